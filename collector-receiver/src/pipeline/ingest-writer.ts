@@ -1,0 +1,22 @@
+import type { IngestBatch } from '../translate/rows.js';
+
+/**
+ * The write side the OTLP routes enqueue into. `write` resolves only once every row of the batch is
+ * committed (a 2xx means committed); concurrent calls are group-committed together. It rejects with a
+ * LatticeError: LAT_ERR_PIPELINE_SATURATED (429, queue full) or LAT_ERR_STORE_UNAVAILABLE (503, the
+ * database cannot be reached), both carrying retryAfterSeconds.
+ */
+export interface IngestWriter {
+  write(batch: IngestBatch): Promise<void>;
+  /** Counters for /healthz and the receiver's own self-metrics. */
+  stats(): IngestWriterStats;
+  /** Flushes what is queued, then stops accepting. */
+  close(): Promise<void>;
+}
+
+export interface IngestWriterStats {
+  queuedRows: number;
+  committedRequests: number;
+  committedPoints: number;
+  failedBatches: number;
+}
