@@ -42,15 +42,50 @@ export const errors = {
     statusCode: 500,
     message: 'setting %s should be %s, instead got \'%s\'',
   }),
+  LAT_ERR_CONFIG_PORT_IN_USE: defineError('LAT_ERR_CONFIG_PORT_IN_USE', {
+    statusCode: 500,
+    message: 'port %s on %s is already in use; stop the other process or set PORT to a free port (PORT=4319 npm start)',
+  }),
   // OTLP: content type, body, decoding (otlp/)
   // -- end OTLP
   // TRANSLATE: field validation (translate/)
   // -- end TRANSLATE
   // PIPELINE: backpressure, writer (pipeline/)
+  LAT_ERR_PIPELINE_SATURATED: defineError('LAT_ERR_PIPELINE_SATURATED', {
+    statusCode: 429,
+    message: 'the write queue should have room for %s more rows, instead %s rows are already waiting (limit %s); retry after the Retry-After delay or raise LATTICE_MAX_QUEUED_ROWS',
+    retryAfterSeconds: 1,
+  }),
+  LAT_ERR_PIPELINE_CLOSED: defineError('LAT_ERR_PIPELINE_CLOSED', {
+    statusCode: 503,
+    message: 'the writer should be accepting writes, instead it is %s; retry against another replica or after restart',
+    retryAfterSeconds: 5,
+  }),
   // -- end PIPELINE
   // STORE: database, migrations (store/)
+  LAT_ERR_STORE_UNAVAILABLE: defineError('LAT_ERR_STORE_UNAVAILABLE', {
+    statusCode: 503,
+    message: 'the database should be reachable, instead %s failed with \'%s\'; nothing of this batch was written, retry after the Retry-After delay and check DATABASE_URL / the database server',
+    retryAfterSeconds: 5,
+  }),
+  LAT_ERR_STORE_WRITE_FAILED: defineError('LAT_ERR_STORE_WRITE_FAILED', {
+    statusCode: 500,
+    message: 'the batch should commit, instead the database rejected it with \'%s\'; nothing of this batch was written, report this with the receiver log',
+  }),
+  LAT_ERR_STORE_MIGRATION_FAILED: defineError('LAT_ERR_STORE_MIGRATION_FAILED', {
+    statusCode: 500,
+    message: 'migration %s should apply, instead it failed with \'%s\'; fix the database state (or restore a backup) and restart',
+  }),
   // -- end STORE
   // API: query parameters (api/)
+  LAT_ERR_API_INVALID_PARAM: defineError('LAT_ERR_API_INVALID_PARAM', {
+    statusCode: 400,
+    message: 'query parameter %s should be %s, instead got \'%s\'',
+  }),
+  LAT_ERR_API_UNKNOWN_SERVICE: defineError('LAT_ERR_API_UNKNOWN_SERVICE', {
+    statusCode: 404,
+    message: 'service should be one that has sent data, instead got \'%s\'; check the service.name resource attribute of the sender',
+  }),
   // -- end API
 } as const;
 
