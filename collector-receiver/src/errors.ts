@@ -47,8 +47,49 @@ export const errors = {
     message: 'port %s on %s is already in use; stop the other process or set PORT to a free port (PORT=4319 npm start)',
   }),
   // OTLP: content type, body, decoding (otlp/)
+  LAT_ERR_OTLP_METHOD_NOT_ALLOWED: defineError('LAT_ERR_OTLP_METHOD_NOT_ALLOWED', {
+    statusCode: 405,
+    message: 'method should be POST, instead got \'%s\'; OTLP/HTTP exports are POSTed to /v1/traces and /v1/metrics',
+  }),
+  LAT_ERR_OTLP_UNSUPPORTED_MEDIA_TYPE: defineError('LAT_ERR_OTLP_UNSUPPORTED_MEDIA_TYPE', {
+    statusCode: 415,
+    message: 'Content-Type should be application/x-protobuf or application/json, instead got \'%s\'; set OTEL_EXPORTER_OTLP_PROTOCOL to http/protobuf or http/json',
+  }),
+  LAT_ERR_OTLP_UNSUPPORTED_ENCODING: defineError('LAT_ERR_OTLP_UNSUPPORTED_ENCODING', {
+    statusCode: 415,
+    message: 'Content-Encoding should be gzip or identity, instead got \'%s\'; set OTEL_EXPORTER_OTLP_COMPRESSION to gzip or none',
+  }),
+  LAT_ERR_OTLP_BODY_TOO_LARGE: defineError('LAT_ERR_OTLP_BODY_TOO_LARGE', {
+    statusCode: 413,
+    message: 'request body should be at most %s bytes as sent, instead got %s; export smaller batches (OTEL_BSP_MAX_EXPORT_BATCH_SIZE) or raise LATTICE_MAX_BODY_BYTES',
+  }),
+  LAT_ERR_OTLP_DECOMPRESSED_TOO_LARGE: defineError('LAT_ERR_OTLP_DECOMPRESSED_TOO_LARGE', {
+    statusCode: 413,
+    message: 'request body should be at most %s bytes after decompression, instead got more; export smaller batches or raise LATTICE_MAX_DECOMPRESSED_BYTES',
+  }),
+  LAT_ERR_OTLP_BAD_GZIP: defineError('LAT_ERR_OTLP_BAD_GZIP', {
+    statusCode: 400,
+    message: 'body should be gzip data as Content-Encoding: gzip says, instead decompressing failed with \'%s\'',
+  }),
+  LAT_ERR_OTLP_BAD_PROTOBUF: defineError('LAT_ERR_OTLP_BAD_PROTOBUF', {
+    statusCode: 400,
+    message: 'body should be a protobuf-encoded %s, instead decoding failed with \'%s\'',
+  }),
+  LAT_ERR_OTLP_BAD_JSON: defineError('LAT_ERR_OTLP_BAD_JSON', {
+    statusCode: 400,
+    message: 'body should be an OTLP/JSON %s object, instead got \'%s\'',
+  }),
+  LAT_ERR_OTLP_EXPORT_FAILED: defineError('LAT_ERR_OTLP_EXPORT_FAILED', {
+    statusCode: 503,
+    message: 'the export should have been committed, instead writing it failed with \'%s\'; nothing was stored, retry later',
+    retryAfterSeconds: 5,
+  }),
   // -- end OTLP
   // TRANSLATE: field validation (translate/)
+  LAT_ERR_TRANSLATE_MALFORMED: defineError('LAT_ERR_TRANSLATE_MALFORMED', {
+    statusCode: 400,
+    message: '%s should be %s, instead got \'%s\'',
+  }),
   // -- end TRANSLATE
   // PIPELINE: backpressure, writer (pipeline/)
   LAT_ERR_PIPELINE_SATURATED: defineError('LAT_ERR_PIPELINE_SATURATED', {

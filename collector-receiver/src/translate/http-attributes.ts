@@ -1,0 +1,94 @@
+/**
+ * The HTTP semantic-convention attributes Lattice keys requests by, read from a span's or a data
+ * point's attributes in one pass. Both the stable names (`http.request.method`,
+ * `http.response.status_code`) and the older ones (`http.method`, `http.status_code`) are read;
+ * the stable name wins when both are present. Pure.
+ */
+import type { IAnyValue, IKeyValue } from '../otlp/internal-types.js';
+import { UNMATCHED_ROUTE } from './rows.js';
+import { toBigInt } from './values.js';
+
+/** Set by the Lattice SDK on server spans and duration points: who called this service. */
+export const CALLER_ATTRIBUTE = 'lattice.caller.service.name';
+
+/** The methods semantic conventions know; anything else is `_OTHER`. */
+const KNOWN_METHODS = new Set(['CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'TRACE']);
+export const OTHER_METHOD = '_OTHER';
+
+export interface HttpAttributes {
+  method: string;
+  route: string;
+  statusCode: number;
+  callerServiceName: string | null;
+}
+
+function statusFrom(value: IAnyValue | null | undefined): number | undefined {
+  if (!value) return undefined;
+  if (value.intValue !== undefined && value.intValue !== null) {
+    const big = toBigInt(value.intValue);
+    return big !== undefined && big >= 0n && big <= 999n ? Number(big) : undefined;
+  }
+  if (typeof value.stringValue === 'string' && /^\d{1,3}$/.test(value.stringValue)) return Number(value.stringValue);
+  if (typeof value.doubleValue === 'number' && Number.isInteger(value.doubleValue)
+    && value.doubleValue >= 0 && value.doubleValue <= 999) return value.doubleValue;
+  return undefined;
+}
+
+function normaliseMethod(raw: string | undefined): string {
+  if (raw === undefined) return OTHER_METHOD;
+  const upper = raw.toUpperCase();
+  return KNOWN_METHODS.has(upper) ? upper : OTHER_METHOD;
+}
+
+/**
+ * A route template is kept as sent, except values that are plainly not templates (a full URL or
+ * one carrying a query string): those become UNMATCHED_ROUTE, so raw URLs never become rows.
+ */
+function normaliseRoute(raw: string | undefined): string {
+  if (raw === undefined || raw === '' || raw.includes('://') || raw.includes('?')) return UNMATCHED_ROUTE;
+  return raw;
+}
+
+export function toHttpAttributes(attributes: IKeyValue[] | null | undefined): HttpAttributes {
+  let stableMethod: string | undefined;
+  let oldMethod: string | undefined;
+  let stableStatus: number | undefined;
+  let oldStatus: number | undefined;
+  let route: string | undefined;
+  let caller: string | undefined;
+  if (Array.isArray(attributes)) {
+    for (const kv of attributes) {
+      const key = kv?.key;
+      if (typeof key !== 'string' || !key.startsWith('http.') && key !== CALLER_ATTRIBUTE) continue;
+      const value = kv.value;
+      switch (key) {
+        case 'http.request.method':
+          if (typeof value?.stringValue === 'string') stableMethod = value.stringValue;
+          break;
+        case 'http.method':
+          if (typeof value?.stringValue === 'string') oldMethod = value.stringValue;
+          break;
+        case 'http.response.status_code':
+          stableStatus = statusFrom(value);
+          break;
+        case 'http.status_code':
+          oldStatus = statusFrom(value);
+          break;
+        case 'http.route':
+          if (typeof value?.stringValue === 'string') route = value.stringValue;
+          break;
+        case CALLER_ATTRIBUTE:
+          if (typeof value?.stringValue === 'string' && value.stringValue !== '') caller = value.stringValue;
+          break;
+        default:
+          break;
+      }
+    }
+  }
+  return {
+    method: normaliseMethod(stableMethod ?? oldMethod),
+    route: normaliseRoute(route),
+    statusCode: stableStatus ?? oldStatus ?? 0,
+    callerServiceName: caller ?? null,
+  };
+}
