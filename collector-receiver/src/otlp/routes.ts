@@ -1,0 +1,178 @@
+/**
+ * OTLP/HTTP receiver routes, reading top to bottom like the Collector's otlpreceiver:
+ * method (405) → content type and encoding (415) → body with a size cap as sent (413, Fastify's
+ * bodyLimit) and after decompression (413) → decode (400) → translate (partial success) →
+ * write (429/503 + Retry-After) → answer in the request's own encoding. Errors are a
+ * google.rpc.Status. The routes do no SQL and no math.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ReceiverConfig } from '../config.js';
+import { errors, LatticeError } from '../errors.js';
+import type { IngestWriter } from '../pipeline/ingest-writer.js';
+import type { IngestBatch, Rejection } from '../translate/rows.js';
+import { toDurationPoints } from '../translate/points.js';
+import { toRequestRows } from '../translate/spans.js';
+import { decompressBody, JSON_CONTENT_TYPE, PROTOBUF_CONTENT_TYPE, SUPPORTED_CONTENT_TYPES, toContentEncoding, toEncoding } from './body.js';
+import { createOtlpCounters } from './counters.js';
+import type { OtlpCounters } from './counters.js';
+import {
+  decodeMetricsRequest, decodeTraceRequest, encodeMetricsResponse, encodeStatus, encodeTraceResponse,
+} from './decode.js';
+import type { OtlpEncoding } from './decode.js';
+import { toRpcCode } from './status.js';
+
+export interface OtlpRoutesOptions {
+  writer: IngestWriter;
+  config: ReceiverConfig;
+  /** Clock for the accepted time window (tests); defaults to Date.now. */
+  now?: () => number;
+}
+
+/** What differs between /v1/traces and /v1/metrics. */
+interface Signal {
+  url: string;
+  /** decode + translate: the batch to write, items kept, and what was rejected */
+  translate(body: Buffer, encoding: OtlpEncoding, nowMs: number): { batch: IngestBatch; kept: number; rejection: Rejection };
+  encodeResponse(rejection: Rejection, encoding: OtlpEncoding): Buffer | string;
+  count(counters: OtlpCounters, outcome: 'accepted' | 'rejected' | 'refused', items: number): void;
+}
+
+const TRACES: Signal = {
+  url: '/v1/traces',
+  translate(body, encoding, nowMs) {
+    const { rows, rejection } = toRequestRows(decodeTraceRequest(body, encoding), nowMs);
+    return { batch: { requests: rows, durationPoints: [] }, kept: rows.length, rejection };
+  },
+  encodeResponse: encodeTraceResponse,
+  count(counters, outcome, items) {
+    if (outcome === 'accepted') counters.acceptedSpans += items;
+    else if (outcome === 'rejected') counters.rejectedSpans += items;
+    else counters.refusedSpans += items;
+  },
+};
+
+const METRICS: Signal = {
+  url: '/v1/metrics',
+  translate(body, encoding, nowMs) {
+    const { points, rejection } = toDurationPoints(decodeMetricsRequest(body, encoding), nowMs);
+    return { batch: { requests: [], durationPoints: points }, kept: points.length, rejection };
+  },
+  encodeResponse: encodeMetricsResponse,
+  count(counters, outcome, items) {
+    if (outcome === 'accepted') counters.acceptedPoints += items;
+    else if (outcome === 'rejected') counters.rejectedPoints += items;
+    else counters.refusedPoints += items;
+  },
+};
+
+const OTHER_METHODS = ['GET', 'HEAD', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
+
+const countersByApp = new WeakMap<FastifyInstance, OtlpCounters>();
+
+/** A snapshot of the receiver's counts for an app registerOtlpRoutes was called on (zeros otherwise). */
+export function getOtlpCounters(app: FastifyInstance): Readonly<OtlpCounters> {
+  return { ...(countersByApp.get(app) ?? createOtlpCounters()) };
+}
+
+function contentTypeFor(encoding: OtlpEncoding): string {
+  return encoding === 'protobuf' ? PROTOBUF_CONTENT_TYPE : JSON_CONTENT_TYPE;
+}
+
+/** A writer failure as the client should see it: 429/503 with Retry-After, never "do not retry". */
+function toRetryableError(error: unknown): LatticeError {
+  if (error instanceof LatticeError && (error.statusCode === 429 || error.statusCode === 503)
+    && error.retryAfterSeconds !== undefined) {
+    return error;
+  }
+  return errors.LAT_ERR_OTLP_EXPORT_FAILED(error instanceof Error ? error.message : String(error));
+}
+
+/** Fastify's own errors while reading the body, as coded Lattice errors. */
+function toLatticeError(error: FastifyError | LatticeError, maxBodyBytes: number, request: FastifyRequest): LatticeError | FastifyError {
+  if (error instanceof LatticeError) return error;
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return errors.LAT_ERR_OTLP_BODY_TOO_LARGE(maxBodyBytes, request.headers['content-length'] ?? 'more');
+  }
+  return error;
+}
+
+/**
+ * Registers POST /v1/traces and POST /v1/metrics (and 405 for other methods) in an encapsulated
+ * plugin, so its raw-body content-type parsers and error handler do not leak to other routes.
+ * Fastify loads the plugin on ready/listen.
+ */
+export function registerOtlpRoutes(app: FastifyInstance, options: OtlpRoutesOptions): void {
+  const { writer, config } = options;
+  const now = options.now ?? Date.now;
+  const counters = createOtlpCounters();
+  countersByApp.set(app, counters);
+
+  app.register(async function otlpRoutes(instance) {
+    instance.removeAllContentTypeParsers();
+    instance.addContentTypeParser(
+      [PROTOBUF_CONTENT_TYPE, JSON_CONTENT_TYPE],
+      { parseAs: 'buffer', bodyLimit: config.maxBodyBytes },
+      (_request, body, done) => done(null, body),
+    );
+
+    // Before the body is read: refuse what we cannot decode without reading a byte of it.
+    instance.addHook('onRequest', async (request) => {
+      if (request.method !== 'POST') return;
+      const contentType = request.headers['content-type'];
+      if (toEncoding(contentType) === undefined) {
+        throw errors.LAT_ERR_OTLP_UNSUPPORTED_MEDIA_TYPE(contentType ?? '(none)');
+      }
+      const contentEncoding = request.headers['content-encoding'];
+      if (toContentEncoding(contentEncoding) === undefined) {
+        throw errors.LAT_ERR_OTLP_UNSUPPORTED_ENCODING(contentEncoding ?? '');
+      }
+    });
+
+    instance.setErrorHandler((rawError: FastifyError | LatticeError, request, reply) => {
+      const error = toLatticeError(rawError, config.maxBodyBytes, request);
+      const statusCode = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
+      counters.failedRequests++;
+      if (statusCode >= 500) request.log.error({ err: rawError }, 'OTLP export failed');
+      const encoding = toEncoding(request.headers['content-type']) ?? 'json';
+      const code = error instanceof LatticeError ? error.code : error.code ?? 'LAT_ERR_OTLP_INTERNAL';
+      const message = statusCode === 500 && !(error instanceof LatticeError) ? 'internal error' : error.message;
+      if (error instanceof LatticeError && error.retryAfterSeconds !== undefined) {
+        reply.header('retry-after', String(error.retryAfterSeconds));
+      }
+      if (statusCode === 405) reply.header('allow', 'POST');
+      return reply
+        .code(statusCode)
+        .type(contentTypeFor(encoding))
+        .send(encodeStatus(toRpcCode(statusCode), `${code}: ${message}`, encoding));
+    });
+
+    for (const signal of [TRACES, METRICS]) {
+      instance.post(signal.url, async (request: FastifyRequest, reply: FastifyReply) => {
+        const encoding = toEncoding(request.headers['content-type']) as OtlpEncoding; // checked onRequest
+        const contentEncoding = toContentEncoding(request.headers['content-encoding']) ?? 'identity';
+        const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        const body = await decompressBody(raw, contentEncoding, config.maxDecompressedBytes);
+        const { batch, kept, rejection } = signal.translate(body, encoding, now());
+        if (kept > 0) {
+          try {
+            await writer.write(batch);
+          } catch (error) {
+            signal.count(counters, 'refused', kept);
+            request.log.warn({ err: error }, 'OTLP export not committed; answering retry');
+            throw toRetryableError(error);
+          }
+        }
+        signal.count(counters, 'accepted', kept);
+        signal.count(counters, 'rejected', rejection.rejected);
+        return reply.code(200).type(contentTypeFor(encoding)).send(signal.encodeResponse(rejection, encoding));
+      });
+      instance.route({
+        method: [...OTHER_METHODS],
+        url: signal.url,
+        handler: async (request) => {
+          throw errors.LAT_ERR_OTLP_METHOD_NOT_ALLOWED(request.method);
+        },
+      });
+    }
+  });
+}
