@@ -67,12 +67,25 @@ function toTemporality(preference: TemporalityPreference): AggregationTemporalit
   }
 }
 
-/** One warning per failure kind (error code or name), so a dead collector does not flood stderr. */
-export function reportExportError(err: unknown): void {
+/**
+ * The failure kind of an export error: its code (ECONNREFUSED, or the HTTP status of an
+ * OTLPExporterError), else a system error code named in the message (the metric reader wraps
+ * the exporter's error in a plain Error), else its name.
+ */
+export function exportFailureKind(err: unknown): string {
   const e = err as { code?: unknown; name?: unknown; message?: unknown } | undefined;
-  const kind = String(e?.code ?? e?.name ?? 'Error');
-  const detail = typeof e?.message === 'string' ? e.message : String(err);
-  warnOnce(exportError(kind, detail), `export:${kind}`);
+  if (typeof e?.code === 'string' || typeof e?.code === 'number') return String(e.code);
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  const systemCode = /\b(E[A-Z][A-Z0-9_]{2,})\b/.exec(message);
+  if (systemCode?.[1] !== undefined) return systemCode[1];
+  return typeof e?.name === 'string' ? e.name : 'Error';
+}
+
+/** One warning per failure kind, so a dead collector does not flood the app's stderr. */
+export function reportExportError(err: unknown): void {
+  const kind = exportFailureKind(err);
+  const message = (err as { message?: unknown } | undefined)?.message;
+  warnOnce(exportError(kind, typeof message === 'string' ? message : String(err)), `export:${kind}`);
 }
 
 /** instrumentation-http's and undici's own metrics are replaced by `metrics.ts`. */
