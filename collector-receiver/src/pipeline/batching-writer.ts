@@ -1,0 +1,182 @@
+/**
+ * Group commit. `write()` queues a batch and resolves once its rows are committed; whatever
+ * queued up while a flush was running goes into the next flush — one transaction per flush,
+ * up to `batchRows` rows, one statement per table (unnest), never one per row.
+ * - Light load: a write starts a flush at once (after the current microtask, so writes made in
+ *   the same tick share it): no artificial delay.
+ * - Heavy load: batches grow by themselves while the previous flush commits.
+ * - Queue beyond maxQueuedRows: reject at once with LAT_ERR_PIPELINE_SATURATED (429, retry 1 s).
+ * - Database down: the flush's transaction rolls back; its writes reject with
+ *   LAT_ERR_STORE_UNAVAILABLE (503, retry 5 s). Other database errors: LAT_ERR_STORE_WRITE_FAILED.
+ * Flushes in flight: 1 on PGlite (one connection), 2 on a pg pool.
+ * A deadlock/serialization failure between two flushes (or replicas) retries the flush twice.
+ */
+import type { Db, Queryable } from '../store/db.js';
+import type { IngestWriter, IngestWriterStats } from './ingest-writer.js';
+import type { IngestBatch, RequestRow, DurationPoint } from '../translate/rows.js';
+import { errors, LatticeError } from '../errors.js';
+import { isUnavailableError, sqlState } from '../store/db-errors.js';
+import { ensureDayPartitions, utcDay } from '../store/queries/partitions.js';
+import { upsertServices } from '../store/queries/services.js';
+import { insertRequests } from '../store/queries/requests.js';
+import { lockStreams, saveStreams } from '../store/queries/streams.js';
+import { upsertRollups } from '../store/queries/rollups.js';
+import { toDeltas } from './cumulative-to-delta.js';
+import { toRollupRows } from './rollup.js';
+
+export interface BatchingWriterOptions {
+  /** Rows (requests + points) per flush; a single larger write is still flushed whole. */
+  batchRows: number;
+  /** Rows waiting (queued or being flushed) before writes are refused with 429. */
+  maxQueuedRows: number;
+  /** Flushes in flight; default 1 for PGlite, 2 for pg. */
+  maxConcurrentFlushes?: number;
+  /** Called once per failed flush (logging); never throws into the writer. */
+  onFlushError?: (err: LatticeError) => void;
+}
+
+/** Extra counters beyond IngestWriterStats, for tests and self-metrics. */
+export interface BatchingWriterStats extends IngestWriterStats {
+  flushes: number;
+  duplicateRequests: number;
+  skippedPoints: number;
+}
+
+interface Pending {
+  batch: IngestBatch;
+  rows: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+const RETRYABLE_SQLSTATES = new Set(['40P01', '40001']);
+const MAX_ATTEMPTS = 3;
+
+export function createBatchingWriter(db: Db, options: BatchingWriterOptions): IngestWriter & { stats(): BatchingWriterStats } {
+  const maxConcurrent = options.maxConcurrentFlushes ?? (db.kind === 'pglite' ? 1 : 2);
+  const queue: Pending[] = [];
+  /** rows queued or in a running flush */
+  let pendingRows = 0;
+  let active = 0;
+  let scheduled = false;
+  let closed = false;
+  let drained: (() => void) | undefined;
+  /** Days whose partition is known to exist (cached after a commit). */
+  const knownDays = new Set<string>();
+  const counters: BatchingWriterStats = {
+    queuedRows: 0, committedRequests: 0, committedPoints: 0, failedBatches: 0,
+    flushes: 0, duplicateRequests: 0, skippedPoints: 0,
+  };
+
+  function schedule(): void {
+    if (scheduled) return;
+    scheduled = true;
+    queueMicrotask(() => {
+      scheduled = false;
+      pump();
+    });
+  }
+
+  function pump(): void {
+    while (active < maxConcurrent && queue.length > 0) {
+      const taken: Pending[] = [];
+      let rows = 0;
+      while (queue.length > 0 && (taken.length === 0 || rows + queue[0]!.rows <= options.batchRows)) {
+        const next = queue.shift()!;
+        taken.push(next);
+        rows += next.rows;
+      }
+      active++;
+      void flush(taken).finally(() => {
+        active--;
+        pendingRows -= rows;
+        if (queue.length > 0) pump();
+        else if (active === 0 && drained) drained();
+      });
+    }
+  }
+
+  async function flush(taken: Pending[]): Promise<void> {
+    const requests: RequestRow[] = [];
+    const points: DurationPoint[] = [];
+    for (const p of taken) {
+      for (const r of p.batch.requests) requests.push(r);
+      for (const d of p.batch.durationPoints) points.push(d);
+    }
+    const days = [...new Set(requests.map((r) => utcDay(r.startUnixMs)))].filter((d) => !knownDays.has(d));
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await db.transaction((tx) => writeRows(tx, requests, points, days));
+        for (const d of days) knownDays.add(d);
+        counters.flushes++;
+        counters.committedRequests += requests.length;
+        counters.duplicateRequests += requests.length - result.insertedRequests;
+        counters.committedPoints += points.length;
+        counters.skippedPoints += result.skippedPoints;
+        for (const p of taken) p.resolve();
+        return;
+      } catch (err) {
+        if (attempt < MAX_ATTEMPTS && RETRYABLE_SQLSTATES.has(sqlState(err) ?? '')) continue;
+        counters.failedBatches += taken.length;
+        const failure = toStoreError(err, db);
+        try { options.onFlushError?.(failure); } catch { /* logging must not break the writer */ }
+        for (const p of taken) p.reject(failure);
+        return;
+      }
+    }
+  }
+
+  return {
+    write(batch: IngestBatch): Promise<void> {
+      const rows = batch.requests.length + batch.durationPoints.length;
+      if (rows === 0) return Promise.resolve();
+      if (closed) return Promise.reject(errors.LAT_ERR_PIPELINE_CLOSED('closed'));
+      if (pendingRows + rows > options.maxQueuedRows) {
+        return Promise.reject(errors.LAT_ERR_PIPELINE_SATURATED(rows, pendingRows, options.maxQueuedRows));
+      }
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ batch, rows, resolve, reject });
+        pendingRows += rows;
+        schedule();
+      });
+    },
+    stats(): BatchingWriterStats {
+      return { ...counters, queuedRows: pendingRows };
+    },
+    async close(): Promise<void> {
+      closed = true;
+      if (queue.length === 0 && active === 0) return;
+      await new Promise<void>((resolve) => { drained = resolve; schedule(); });
+    },
+  };
+}
+
+/** Everything one flush writes, inside its transaction. Partition DDL first (see partitions.ts). */
+async function writeRows(tx: Queryable, requests: RequestRow[], points: DurationPoint[], newDays: string[]):
+  Promise<{ insertedRequests: number; skippedPoints: number }> {
+  await ensureDayPartitions(tx, newDays);
+  const names = new Set<string>();
+  for (const r of requests) names.add(r.serviceName);
+  for (const p of points) names.add(p.serviceName);
+  const serviceIds = await upsertServices(tx, [...names]);
+  const insertedRequests = await insertRequests(tx, requests, serviceIds);
+  let skippedPoints = 0;
+  if (points.length > 0) {
+    const states = await lockStreams(tx, points.map((p) => p.streamKey));
+    const { deltas, skipped, changed } = toDeltas(points, states);
+    skippedPoints = skipped;
+    await saveStreams(tx, changed.values());
+    await upsertRollups(tx, toRollupRows(deltas, serviceIds));
+  }
+  return { insertedRequests, skippedPoints };
+}
+
+function toStoreError(err: unknown, db: Db): LatticeError {
+  if (err instanceof LatticeError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  const failure = isUnavailableError(err)
+    ? errors.LAT_ERR_STORE_UNAVAILABLE(db.description, message)
+    : errors.LAT_ERR_STORE_WRITE_FAILED(message);
+  (failure as { cause?: unknown }).cause = err;
+  return failure;
+}

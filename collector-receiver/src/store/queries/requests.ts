@@ -1,0 +1,64 @@
+import type { Queryable } from '../db.js';
+import type { RequestRow } from '../../translate/rows.js';
+
+/**
+ * Inserts request rows in one statement (unnest over column arrays). A span already stored
+ * (same trace_id, span_id, start) is skipped: a retried export inserts nothing twice.
+ * Returns how many rows were new.
+ */
+export async function insertRequests(tx: Queryable, rows: readonly RequestRow[], serviceIds: ReadonlyMap<string, string>): Promise<number> {
+  if (rows.length === 0) return 0;
+  const ordered = rows.slice().sort((a, b) => (a.traceId + a.spanId < b.traceId + b.spanId ? -1 : 1));
+  const result = await tx.query(
+    `INSERT INTO service_metrics (service_id, method, path, status_code, response_time_ms, caller_service_name,
+       "timestamp", trace_id, span_id, parent_span_id)
+     SELECT s, m, p, c, d, caller, to_timestamp(t / 1000.0), tr, sp, par
+     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::float8[], $6::text[], $7::float8[],
+                 $8::text[], $9::text[], $10::text[]) AS u(s, m, p, c, d, caller, t, tr, sp, par)
+     ON CONFLICT DO NOTHING`,
+    [
+      ordered.map((r) => serviceIds.get(r.serviceName)),
+      ordered.map((r) => r.method),
+      ordered.map((r) => r.route),
+      ordered.map((r) => r.statusCode),
+      ordered.map((r) => r.responseTimeMs),
+      ordered.map((r) => r.callerServiceName),
+      ordered.map((r) => r.startUnixMs),
+      ordered.map((r) => r.traceId),
+      ordered.map((r) => r.spanId),
+      ordered.map((r) => r.parentSpanId),
+    ]);
+  return result.rowCount;
+}
+
+export interface RecentRequest {
+  method: string;
+  path: string;
+  statusCode: number;
+  responseTimeMs: number;
+  callerServiceName: string | null;
+  /** ISO 8601 */
+  timestamp: string;
+  traceId: string;
+  spanId: string;
+}
+
+/** The newest `limit` requests of a service, newest first. */
+export async function selectRecentRequests(db: Queryable, serviceId: string, limit: number): Promise<RecentRequest[]> {
+  const result = await db.query<{ method: string; path: string; status_code: number; response_time_ms: number;
+    caller_service_name: string | null; ts_ms: number; trace_id: string; span_id: string }>(
+    `SELECT method, path, status_code, response_time_ms, caller_service_name,
+            (extract(epoch FROM "timestamp") * 1000)::float8 AS ts_ms, trace_id, span_id
+     FROM service_metrics WHERE service_id = $1::bigint
+     ORDER BY "timestamp" DESC, id DESC LIMIT $2::int`, [serviceId, limit]);
+  return result.rows.map((r) => ({
+    method: r.method,
+    path: r.path,
+    statusCode: Number(r.status_code),
+    responseTimeMs: Number(r.response_time_ms),
+    callerServiceName: r.caller_service_name,
+    timestamp: new Date(Number(r.ts_ms)).toISOString(),
+    traceId: r.trace_id,
+    spanId: r.span_id,
+  }));
+}
