@@ -12,7 +12,7 @@ import type { IngestWriter } from '../pipeline/ingest-writer.js';
 import type { IngestBatch, Rejection } from '../translate/rows.js';
 import { toDurationPoints } from '../translate/points.js';
 import { toRequestRows } from '../translate/spans.js';
-import { decompressBody, JSON_CONTENT_TYPE, PROTOBUF_CONTENT_TYPE, SUPPORTED_CONTENT_TYPES, toContentEncoding, toEncoding } from './body.js';
+import { decompressBody, JSON_CONTENT_TYPE, PROTOBUF_CONTENT_TYPE, toContentEncoding, toEncoding } from './body.js';
 import { createOtlpCounters } from './counters.js';
 import type { OtlpCounters } from './counters.js';
 import {
@@ -132,7 +132,7 @@ export function registerOtlpRoutes(app: FastifyInstance, options: OtlpRoutesOpti
       const error = toLatticeError(rawError, config.maxBodyBytes, request);
       const statusCode = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
       counters.failedRequests++;
-      if (statusCode >= 500) request.log.error({ err: rawError }, 'OTLP export failed');
+      if (!(error instanceof LatticeError)) request.log.error({ err: rawError }, 'OTLP request failed');
       const encoding = toEncoding(request.headers['content-type']) ?? 'json';
       const code = error instanceof LatticeError ? error.code : error.code ?? 'LAT_ERR_OTLP_INTERNAL';
       const message = statusCode === 500 && !(error instanceof LatticeError) ? 'internal error' : error.message;
@@ -158,8 +158,11 @@ export function registerOtlpRoutes(app: FastifyInstance, options: OtlpRoutesOpti
             await writer.write(batch);
           } catch (error) {
             signal.count(counters, 'refused', kept);
-            request.log.warn({ err: error }, 'OTLP export not committed; answering retry');
-            throw toRetryableError(error);
+            const retryable = toRetryableError(error);
+            // Backpressure is expected under load and already counted; anything else is a fault.
+            if (retryable === error) request.log.debug({ code: retryable.code }, 'OTLP export refused');
+            else request.log.error({ err: error }, 'OTLP export failed to commit; answering 503');
+            throw retryable;
           }
         }
         signal.count(counters, 'accepted', kept);

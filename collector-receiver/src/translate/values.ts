@@ -6,6 +6,8 @@
 import type { DoubleValue, IAnyValue, IdValue, Int64Value, IKeyValue, LongLike } from '../otlp/internal-types.js';
 
 const TWO_POW_32 = 4294967296n;
+/** Attribute values nested deeper than this hash as 'deep' (real attributes nest one or two levels). */
+const MAX_VALUE_DEPTH = 16;
 const UINT64_MAX = 18446744073709551615n;
 const DECIMAL = /^-?\d{1,20}$/;
 
@@ -102,19 +104,21 @@ export function toOptionalHexId(value: IdValue, bytes: number): { hex: string | 
  * A canonical, type-tagged string for an attribute value, so `1` (int), `"1"` (string) and `1.0`
  * (double) differ while a protobuf Long and a JSON decimal string of the same int agree.
  */
-export function canonicalValue(value: IAnyValue | null | undefined): string {
+export function canonicalValue(value: IAnyValue | null | undefined, depth = 0): string {
   if (value === null || value === undefined || typeof value !== 'object') return 'n';
+  // Nesting deeper than any real attribute would exhaust the stack on hostile JSON.
+  if (depth > MAX_VALUE_DEPTH) return 'deep';
   if (typeof value.stringValue === 'string') return `s${JSON.stringify(value.stringValue)}`;
   if (typeof value.boolValue === 'boolean') return value.boolValue ? 'bt' : 'bf';
   if (value.intValue !== undefined && value.intValue !== null) return `i${String(toBigInt(value.intValue))}`;
   if (value.doubleValue !== undefined && value.doubleValue !== null) return `d${String(toDouble(value.doubleValue))}`;
   if (value.arrayValue) {
     const values = Array.isArray(value.arrayValue.values) ? value.arrayValue.values : [];
-    return `a[${values.map(canonicalValue).join(',')}]`;
+    return `a[${values.map((item) => canonicalValue(item, depth + 1)).join(',')}]`;
   }
   if (value.kvlistValue) {
     const values = Array.isArray(value.kvlistValue.values) ? value.kvlistValue.values : [];
-    return `m{${canonicalAttributes(values)}}`;
+    return `m{${canonicalAttributes(values, depth + 1)}}`;
   }
   if (value.bytesValue !== undefined && value.bytesValue !== null) {
     const bytes = typeof value.bytesValue === 'string' ? Buffer.from(value.bytesValue, 'base64') : value.bytesValue;
@@ -124,12 +128,12 @@ export function canonicalValue(value: IAnyValue | null | undefined): string {
 }
 
 /** Attributes as a canonical string, sorted by key (duplicate keys keep all values, in order). */
-export function canonicalAttributes(attributes: IKeyValue[] | null | undefined): string {
+export function canonicalAttributes(attributes: IKeyValue[] | null | undefined, depth = 0): string {
   if (!Array.isArray(attributes) || attributes.length === 0) return '';
   const parts: string[] = [];
   for (const kv of attributes) {
     if (kv === null || typeof kv !== 'object') continue;
-    parts.push(`${JSON.stringify(String(kv.key ?? ''))}=${canonicalValue(kv.value)}`);
+    parts.push(`${JSON.stringify(String(kv.key ?? ''))}=${canonicalValue(kv.value, depth)}`);
   }
   return parts.sort().join(',');
 }
