@@ -17,6 +17,9 @@ const CASES: { path: string; method?: string; status: number; route: string }[] 
   { path: '/items/abc', method: 'PUT', status: 204, route: '/items/:itemId' },
   { path: '/slow/30', status: 200, route: '/slow/:ms' },
   { path: '/data/orders/7', status: 200, route: '/data/orders/:orderId' },
+  { path: '/orgs/acme/members/3', status: 200, route: '/orgs/:orgId/members/:memberId' },
+  { path: '/admin/stats/cpu', status: 200, route: '/admin/stats/:kind' },
+  { path: '/boom/1', status: 500, route: '/boom/:id' },
 ];
 
 describe.each([
@@ -72,6 +75,9 @@ describe.each([
       '/items/:itemId': 2,
       '/slow/:ms': 1,
       '/data/orders/:orderId': 1,
+      '/orgs/:orgId/members/:memberId': 1,
+      '/admin/stats/:kind': 1,
+      '/boom/:id': 1,
     });
     expect(collector.countsByRoute(service)).toEqual(counts);
     const points = collector.points('http.server.request.duration').filter((p) => p.count > 0);
