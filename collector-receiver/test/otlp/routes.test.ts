@@ -225,6 +225,14 @@ const invalidCases: InvalidCase[] = [
     expected: '{}',
   },
   {
+    name: 'an upper-case content type with parameters',
+    path: '/v1/metrics',
+    headers: { 'content-type': 'Application/JSON; charset=UTF-8' },
+    body: '{"resourceMetrics":[]}',
+    status: 200,
+    expected: '{}',
+  },
+  {
     name: 'an empty JSON object',
     path: '/v1/metrics',
     headers: { 'content-type': 'application/json' },
