@@ -84,6 +84,10 @@ export const errors = {
     message: 'the export should have been committed, instead writing it failed with \'%s\'; nothing was stored, retry later',
     retryAfterSeconds: 5,
   }),
+  LAT_ERR_OTLP_INTERNAL: defineError('LAT_ERR_OTLP_INTERNAL', {
+    statusCode: 500,
+    message: 'the export should have been handled, instead the receiver failed (%s); this is a bug: report it with the receiver log',
+  }),
   // -- end OTLP
   // TRANSLATE: field validation (translate/)
   LAT_ERR_TRANSLATE_MALFORMED: defineError('LAT_ERR_TRANSLATE_MALFORMED', {

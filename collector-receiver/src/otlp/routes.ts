@@ -132,10 +132,12 @@ export function registerOtlpRoutes(app: FastifyInstance, options: OtlpRoutesOpti
       const error = toLatticeError(rawError, config.maxBodyBytes, request);
       const statusCode = error.statusCode !== undefined && error.statusCode >= 400 ? error.statusCode : 500;
       counters.failedRequests++;
-      if (!(error instanceof LatticeError)) request.log.error({ err: rawError }, 'OTLP request failed');
+      if (!(error instanceof LatticeError) && statusCode >= 500) request.log.error({ err: rawError }, 'OTLP request failed');
       const encoding = toEncoding(request.headers['content-type']) ?? 'json';
-      const code = error instanceof LatticeError ? error.code : error.code ?? 'LAT_ERR_OTLP_INTERNAL';
-      const message = statusCode === 500 && !(error instanceof LatticeError) ? 'internal error' : error.message;
+      // Fastify's own 4xx errors (e.g. a bad Content-Length) keep their code; anything else is a bug.
+      const coded = error instanceof LatticeError || statusCode < 500
+        ? error
+        : errors.LAT_ERR_OTLP_INTERNAL(error.code ?? error.name);
       if (error instanceof LatticeError && error.retryAfterSeconds !== undefined) {
         reply.header('retry-after', String(error.retryAfterSeconds));
       }
@@ -143,7 +145,7 @@ export function registerOtlpRoutes(app: FastifyInstance, options: OtlpRoutesOpti
       return reply
         .code(statusCode)
         .type(contentTypeFor(encoding))
-        .send(encodeStatus(toRpcCode(statusCode), `${code}: ${message}`, encoding));
+        .send(encodeStatus(toRpcCode(statusCode), `${coded.code}: ${coded.message}`, encoding));
     });
 
     for (const signal of [TRACES, METRICS]) {
