@@ -91,8 +91,10 @@ export function registerApiRoutes(app: FastifyInstance, options: ApiRoutesOption
     // Schema failures (missing service, …) become the coded 400 naming the parameter.
     schemaErrorFormatter: (errs) => {
       const first = errs[0];
-      const name = String(first?.params?.missingProperty ?? first?.instancePath.replace(/^\//, '') ?? 'query');
-      return errors.LAT_ERR_API_INVALID_PARAM(name, 'a non-empty string', first?.message ?? 'invalid');
+      const missing = first?.params?.missingProperty;
+      if (missing !== undefined) return errors.LAT_ERR_API_INVALID_PARAM(String(missing), 'present (a service name)', '');
+      const name = first?.instancePath.replace(/^\//, '') || 'query';
+      return errors.LAT_ERR_API_INVALID_PARAM(name, `a string of 1 to 256 characters (${first?.message ?? 'invalid'})`, '…');
     },
   }, async (request, reply) => {
     try {

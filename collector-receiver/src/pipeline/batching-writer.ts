@@ -5,7 +5,8 @@
  * - Light load: a write starts a flush at once (after the current microtask, so writes made in
  *   the same tick share it): no artificial delay.
  * - Heavy load: batches grow by themselves while the previous flush commits.
- * - Queue beyond maxQueuedRows: reject at once with LAT_ERR_PIPELINE_SATURATED (429, retry 1 s).
+ * - Queue beyond maxQueuedRows: reject at once with LAT_ERR_PIPELINE_SATURATED (429, retry 1 s);
+ *   a batch bigger than the limit on its own is accepted when the queue is empty.
  * - Database down: the flush's transaction rolls back; its writes reject with
  *   LAT_ERR_STORE_UNAVAILABLE (503, retry 5 s). Other database errors: LAT_ERR_STORE_WRITE_FAILED.
  * Flushes in flight: 1 on PGlite (one connection), 2 on a pg pool.
@@ -51,6 +52,8 @@ interface Pending {
 
 const RETRYABLE_SQLSTATES = new Set(['40P01', '40001']);
 const MAX_ATTEMPTS = 3;
+/** "no partition of relation … found for row" */
+const NO_PARTITION_SQLSTATE = '23514';
 
 export function createBatchingWriter(db: Db, options: BatchingWriterOptions): IngestWriter & { stats(): BatchingWriterStats } {
   const maxConcurrent = options.maxConcurrentFlushes ?? (db.kind === 'pglite' ? 1 : 2);
@@ -103,7 +106,7 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions): In
       for (const r of p.batch.requests) requests.push(r);
       for (const d of p.batch.durationPoints) points.push(d);
     }
-    const days = [...new Set(requests.map((r) => utcDay(r.startUnixMs)))].filter((d) => !knownDays.has(d));
+    let days = [...new Set(requests.map((r) => utcDay(r.startUnixMs)))].filter((d) => !knownDays.has(d));
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await db.transaction((tx) => writeRows(tx, requests, points, days));
@@ -116,7 +119,14 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions): In
         for (const p of taken) p.resolve();
         return;
       } catch (err) {
-        if (attempt < MAX_ATTEMPTS && RETRYABLE_SQLSTATES.has(sqlState(err) ?? '')) continue;
+        const state = sqlState(err) ?? '';
+        if (attempt < MAX_ATTEMPTS && RETRYABLE_SQLSTATES.has(state)) continue;
+        if (attempt < MAX_ATTEMPTS && state === NO_PARTITION_SQLSTATE) {
+          // A cached day's partition was dropped (retention): forget the cache and recreate.
+          knownDays.clear();
+          days = [...new Set(requests.map((r) => utcDay(r.startUnixMs)))];
+          continue;
+        }
         counters.failedBatches += taken.length;
         const failure = toStoreError(err, db);
         try { options.onFlushError?.(failure); } catch { /* logging must not break the writer */ }
@@ -131,7 +141,9 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions): In
       const rows = batch.requests.length + batch.durationPoints.length;
       if (rows === 0) return Promise.resolve();
       if (closed) return Promise.reject(errors.LAT_ERR_PIPELINE_CLOSED('closed'));
-      if (pendingRows + rows > options.maxQueuedRows) {
+      // A single batch larger than the whole limit is still taken when nothing else waits,
+      // otherwise its sender would retry forever (the body-size limit bounds it anyway).
+      if (pendingRows > 0 && pendingRows + rows > options.maxQueuedRows) {
         return Promise.reject(errors.LAT_ERR_PIPELINE_SATURATED(rows, pendingRows, options.maxQueuedRows));
       }
       return new Promise<void>((resolve, reject) => {

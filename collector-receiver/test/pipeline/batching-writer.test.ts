@@ -171,6 +171,23 @@ describe.each(testBackends())('createBatchingWriter on %s', (backend) => {
     await writer.close();
   });
 
+  it('accepts one batch larger than maxQueuedRows when nothing else waits (else it could never be sent)', async () => {
+    const writer = createBatchingWriter(t.db, { batchRows: 10, maxQueuedRows: 2 });
+    await writer.write({ requests: [requestRow(), requestRow(), requestRow()], durationPoints: [] });
+    expect(await count(t.db, 'SELECT count(*) FROM service_metrics')).toBe(3);
+    await writer.close();
+  });
+
+  it('recreates a cached daily partition that was dropped (retention) instead of failing', async () => {
+    const writer = createBatchingWriter(t.db, { batchRows: 100, maxQueuedRows: 1000 });
+    const day = Date.parse('2026-03-05T12:00:00Z');
+    await writer.write({ requests: [requestRow({ startUnixMs: day })], durationPoints: [] });
+    await t.db.query('DROP TABLE service_metrics_p20260305');
+    await writer.write({ requests: [requestRow({ startUnixMs: day })], durationPoints: [] });
+    expect(await count(t.db, 'SELECT count(*) FROM service_metrics')).toBe(1);
+    await writer.close();
+  });
+
   it('rejects with LAT_ERR_STORE_WRITE_FAILED and writes nothing when one statement of the flush fails', async () => {
     const writer = createBatchingWriter(t.db, { batchRows: 100, maxQueuedRows: 1000 });
     // An explicit point whose counts do not fit a bigint makes the rollup upsert fail after the

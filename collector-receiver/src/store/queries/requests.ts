@@ -8,7 +8,8 @@ import type { RequestRow } from '../../translate/rows.js';
  */
 export async function insertRequests(tx: Queryable, rows: readonly RequestRow[], serviceIds: ReadonlyMap<string, string>): Promise<number> {
   if (rows.length === 0) return 0;
-  const ordered = rows.slice().sort((a, b) => (a.traceId + a.spanId < b.traceId + b.spanId ? -1 : 1));
+  // Sorted by key: two concurrent flushes inserting the same retried spans wait in one order.
+  const ordered = rows.slice().sort((a, b) => compareStrings(a.traceId + a.spanId, b.traceId + b.spanId));
   const result = await tx.query(
     `INSERT INTO service_metrics (service_id, method, path, status_code, response_time_ms, caller_service_name,
        "timestamp", trace_id, span_id, parent_span_id)
@@ -61,4 +62,8 @@ export async function selectRecentRequests(db: Queryable, serviceId: string, lim
     traceId: r.trace_id,
     spanId: r.span_id,
   }));
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
