@@ -58,6 +58,16 @@ describe.each(testBackends())('createBatchingWriter on %s', (backend) => {
     await writer.close();
   });
 
+  it('close() commits what is queued, then refuses new writes', async () => {
+    const writer = createBatchingWriter(t.db, { batchRows: 100, maxQueuedRows: 1000 });
+    const pending = [writer.write({ requests: [requestRow()], durationPoints: [] }), writer.write({ requests: [requestRow()], durationPoints: [] })];
+    await writer.close();
+    await Promise.all(pending);
+    expect(await count(t.db, 'SELECT count(*) FROM service_metrics')).toBe(2);
+    await expect(writer.write({ requests: [requestRow()], durationPoints: [] }))
+      .rejects.toMatchObject({ code: 'LAT_ERR_PIPELINE_CLOSED', statusCode: 503 });
+  });
+
   it('splits a flush at batchRows', async () => {
     const db = countingDb(t.db);
     const writer = createBatchingWriter(db, { batchRows: 4, maxQueuedRows: 10_000, maxConcurrentFlushes: 1 });
@@ -239,6 +249,25 @@ describe.skipIf(!TEST_DATABASE_URL)('createBatchingWriter when the server goes a
       }
       const ok = results.filter((r) => r.status === 'fulfilled').length;
       expect(await count(killer, 'SELECT count(*) FROM service_metrics')).toBe(1 + 2 * ok);
+    } finally {
+      await t.drop();
+    }
+  });
+});
+
+describe.skipIf(!TEST_DATABASE_URL)('two replicas on a real server', () => {
+  it('create the same new daily partitions at once without failing', async () => {
+    const t = await createTestDb('postgres');
+    try {
+      const other = await t.openAnother();
+      const a = createBatchingWriter(t.db, { batchRows: 100, maxQueuedRows: 1000 });
+      const b = createBatchingWriter(other, { batchRows: 100, maxQueuedRows: 1000 });
+      const days = [0, 1, 2, 3].map((d) => Date.parse('2026-06-01T12:00:00Z') + d * 86_400_000);
+      const batch = () => ({ requests: days.map((ms) => requestRow({ startUnixMs: ms })), durationPoints: [] });
+      await Promise.all([a.write(batch()), b.write(batch()), a.write(batch()), b.write(batch())]);
+      expect(await count(t.db, 'SELECT count(*) FROM service_metrics')).toBe(16);
+      expect(await count(t.db, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'service_metrics'::regclass")).toBe(4);
+      await Promise.all([a.close(), b.close()]);
     } finally {
       await t.drop();
     }
