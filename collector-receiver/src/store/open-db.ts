@@ -8,7 +8,7 @@ export interface OpenDbConfig {
   databaseUrl?: string | undefined;
   /** Directory for embedded PGlite when no URL is set (created if missing); ':memory:' = in memory. */
   dataDir: string;
-  /** Pool/idle-client errors (never thrown); defaults to ignoring them. */
+  /** Pool/idle-client errors (never thrown); default: process.emitWarning. */
   onError?: (err: Error) => void;
 }
 

@@ -11,13 +11,16 @@ export interface PgDbOptions {
   applicationName?: string;
   /** How long to wait for a connection before failing (ms); 5000 by default so an outage is a fast 503. */
   connectionTimeoutMillis?: number;
-  /** Where idle-client and pool errors go; they must never crash the process. */
+  /** Where idle-client and pool errors go (default: a process warning); they never crash the process. */
   onError?: (err: Error) => void;
 }
 
 /** A Db over a `pg` Pool. Errors on idle clients are reported through onError, never thrown. */
 export function createPgDb(options: PgDbOptions): Db {
-  const onError = options.onError ?? (() => {});
+  // Idle clients lose their connection when the server restarts: report, never crash.
+  const onError = options.onError ?? ((err: Error) => {
+    process.emitWarning(`PostgreSQL connection error (the pool reconnects on the next query): ${err.message}`, 'LatticeStoreWarning');
+  });
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.max ?? 10,
