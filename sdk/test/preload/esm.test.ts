@@ -18,16 +18,19 @@ describe('ESM app', () => {
   });
 
   it.each([
-    { flag: '--import', nodeArgs: ['--import', REGISTER] },
-    { flag: '--require', nodeArgs: ['--require', REGISTER] },
-  ])('is instrumented with $flag', async ({ nodeArgs }) => {
+    { flag: '--import', version: '4', script: 'esm-app/app.mjs', nodeArgs: ['--import', REGISTER] },
+    { flag: '--require', version: '4', script: 'esm-app/app.mjs', nodeArgs: ['--require', REGISTER] },
+    { flag: '--import', version: '5', script: 'esm-app/app-express5.mjs', nodeArgs: ['--import', REGISTER] },
+    { flag: '--require', version: '5', script: 'esm-app/app-express5.mjs', nodeArgs: ['--require', REGISTER] },
+  ])('is instrumented with $flag (Express $version)', async ({ version, script, nodeArgs }) => {
     const downstream = await spawnApp({ script: 'express5-app/app.js', collectorUrl: collector.url, env: { OTEL_SERVICE_NAME: 'down' } });
     const app = await spawnApp({
-      script: 'esm-app/app.mjs',
+      script,
       nodeArgs,
       collectorUrl: collector.url,
       env: { DOWNSTREAM_URL: downstream.url },
     });
+    expect(app.stdout()).toContain(`express=${version}.`);
     expect(await hit(`${app.url}/api/users/1`)).toBe(200);
     expect(await hit(`${app.url}/nope/${Date.now()}`)).toBe(404);
     expect(await hit(`${app.url}/call/http`)).toBe(200);
