@@ -354,9 +354,15 @@ async function stopProcess(handle) {
 // ---------------------------------------------------------------------------------------------
 // Sink, load, one round.
 
+/** The sink's counts since the last call (and clears them); {} if the sink cannot be reached. */
 async function sinkStats(sinkUrl) {
-  const response = await fetch(`${sinkUrl}/__stats?reset=1`);
-  return response.json();
+  try {
+    const response = await fetch(`${sinkUrl}/__stats?reset=1`);
+    return await response.json();
+  } catch (error) {
+    console.warn(`telemetry sink did not answer (${error.message}); export counts for this round are missing`);
+    return {};
+  }
 }
 
 function summariseSink(stats) {
