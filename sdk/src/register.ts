@@ -9,22 +9,15 @@
  * imported from ESM (node:http, express) are patched too. Node 20 also runs `--require`
  * preloads inside the loader-hooks thread; that copy (and any worker thread) does nothing.
  */
-import * as nodeModule from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { readConfig } from './config';
+import { registerEsmHook, syncHttpNamedExports } from './esm';
 import { shutdownError, startError } from './errors';
 import { startSdk } from './sdk';
 import { createBoundedFlush, installShutdownHooks } from './shutdown';
 import { warnOnce } from './warn';
 
 const kStarted = Symbol.for('@lattice/otel-register.started');
-
-function registerEsmHook(): void {
-  const register = (nodeModule as { register?: (specifier: string, parentURL: string | URL) => void }).register;
-  if (typeof register !== 'function') return; // Node < 20.6: CommonJS apps are still covered.
-  register('@opentelemetry/instrumentation/hook.mjs', pathToFileURL(__filename));
-}
 
 function start(): void {
   if (!isMainThread) return;
@@ -35,8 +28,10 @@ function start(): void {
   const config = readConfig(process.env, { entryScript: process.argv[1], cwd: process.cwd() }, (m) => warnOnce(m));
   if (config.disabled) return;
 
-  registerEsmHook();
+  // Node < 20.6 has no module.register: CommonJS apps are still covered.
+  const esm = registerEsmHook(__filename);
   const sdk = startSdk(config);
+  if (esm) syncHttpNamedExports();
   const flush = createBoundedFlush(
     () => sdk.shutdown(),
     config.shutdownTimeoutMs,
