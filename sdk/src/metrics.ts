@@ -69,8 +69,9 @@ export function createServerDurationHook(meter: Meter): (span: Span, response: u
   });
 
   function onServerResponseClose(this: TrackedResponse): void {
-    const route = routeOf(this.req) ?? UNMATCHED_ROUTE;
     const rpc = this[kRpc];
+    // Express's matched route; else one another instrumentation put in RPCMetadata; else none.
+    const route = routeOf(this.req) ?? (rpc?.type === RPCType.HTTP ? rpc.route : undefined) ?? UNMATCHED_ROUTE;
     if (rpc !== undefined && rpc.type === RPCType.HTTP) rpc.route = route;
     const attributes: Attributes = {
       'http.request.method': normalizeMethod(this.req.method),

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 
 export interface ReceivedRequest {
   path: string;
+  headers: Record<string, string | string[] | undefined>;
   contentType: string;
   body: Buffer;
 }
@@ -72,6 +73,7 @@ export class TestCollector {
       req.on('end', () => {
         this.requests.push({
           path: req.url ?? '',
+          headers: req.headers,
           contentType: String(req.headers['content-type'] ?? ''),
           body: Buffer.concat(chunks),
         });
@@ -95,6 +97,18 @@ export class TestCollector {
     return this.requests
       .filter((r) => r.path === path && r.contentType.includes('json'))
       .map((r) => JSON.parse(r.body.toString('utf8')) as unknown);
+  }
+
+  /** Resource attributes of every exported resource (spans and metrics). */
+  resources(): AttributeMap[] {
+    const out: AttributeMap[] = [];
+    for (const body of this.jsonBodies('/v1/traces') as { resourceSpans?: any[] }[]) {
+      for (const rs of body.resourceSpans ?? []) out.push(toAttributeMap(rs.resource?.attributes));
+    }
+    for (const body of this.jsonBodies('/v1/metrics') as { resourceMetrics?: any[] }[]) {
+      for (const rm of body.resourceMetrics ?? []) out.push(toAttributeMap(rm.resource?.attributes));
+    }
+    return out;
   }
 
   spans(): FlatSpan[] {

@@ -21,15 +21,21 @@ describe('preload lifecycle', () => {
     await collector.stop();
   });
 
-  it('exports http/protobuf by default', async () => {
-    const app = await spawnApp({ script: 'plain-app/app.js', env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url } });
+  it('exports http/protobuf by default, with OTEL_EXPORTER_OTLP_HEADERS', async () => {
+    const app = await spawnApp({
+      script: 'plain-app/app.js',
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_EXPORTER_OTLP_HEADERS: 'x-api-key=k%201' },
+    });
     expect(await hit(app.url)).toBe(200);
     const paths = await waitFor(() => {
       const p = new Set(collector.requests.map((r) => r.path));
       return p.has('/v1/traces') && p.has('/v1/metrics') ? p : undefined;
     });
     expect(paths).toBeDefined();
-    for (const r of collector.requests) expect(r.contentType).toBe('application/x-protobuf');
+    for (const r of collector.requests) {
+      expect(r.contentType).toBe('application/x-protobuf');
+      expect(r.headers['x-api-key']).toBe('k 1');
+    }
   });
 
   it('starts nothing when OTEL_SDK_DISABLED=true', async () => {
@@ -46,7 +52,7 @@ describe('preload lifecycle', () => {
     const app = await spawnApp({
       script: 'plain-app/app.js',
       collectorUrl: collector.url,
-      env: { OTEL_METRIC_EXPORT_INTERVAL: 'soon', OTEL_SERVICE_NAME: 'svc' },
+      env: { OTEL_METRIC_EXPORT_INTERVAL: 'soon', OTEL_SERVICE_NAME: 'svc', OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=ci,service.name=ignored' },
     });
     expect(await hit(app.url)).toBe(200);
     const counts = await waitFor(() => {
@@ -54,6 +60,9 @@ describe('preload lifecycle', () => {
       return c['(unmatched)'] === 1 ? c : undefined;
     });
     expect(counts).toEqual({ '(unmatched)': 1 });
+    for (const resource of collector.resources()) {
+      expect(resource).toMatchObject({ 'service.name': 'svc', 'deployment.environment': 'ci', 'telemetry.sdk.language': 'nodejs' });
+    }
     const warnings = app.stderr().split('\n').filter((l) => l.startsWith('[lattice]'));
     expect(warnings).toEqual([
       "[lattice] LAT_ERR_SDK_CONFIG: OTEL_METRIC_EXPORT_INTERVAL should be a positive integer (milliseconds), instead got 'soon'; using 1000",
