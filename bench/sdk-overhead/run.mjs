@@ -53,6 +53,8 @@
 //      BENCH_FIXED_DURATION (3; 0 skips the fixed-rate phase) BENCH_FIXED_RATE (auto)
 //      BENCH_VARIANTS (comma list of ids, default all; plain always runs) BENCH_PIN (1; 0 unpinned)
 //      BENCH_APP_CPU (0) BENCH_LOADGEN_CPU (1)
+//      BENCH_NICE (0; e.g. -10 as root gives the app and load generator priority over other work
+//      on a shared machine — the others then run slower while the bench runs)
 // Default run: 6 variants × 3 rounds × ~12 s ≈ 3.5 minutes. Needs Linux (/proc) and taskset.
 
 import { execFileSync, spawn } from 'node:child_process';
@@ -94,6 +96,14 @@ const config = {
   fixedDurationS: intFromEnv('BENCH_FIXED_DURATION', 3, 0),
   fixedRate: intFromEnv('BENCH_FIXED_RATE', 0, 0),
   pin: process.env.BENCH_PIN !== '0',
+  nice: (() => {
+    const raw = process.env.BENCH_NICE;
+    if (raw === undefined || raw === '') return 0;
+    const value = Number(raw);
+    if (Number.isInteger(value) && value >= -20 && value <= 19) return value;
+    console.warn(`BENCH_NICE should be an integer from -20 to 19, instead got '${raw}'; using 0`);
+    return 0;
+  })(),
   variantFilter: (process.env.BENCH_VARIANTS ?? '')
     .split(',')
     .map((s) => s.trim())
@@ -250,7 +260,10 @@ const pinProblem = canPin();
 const pinned = pinProblem === null;
 
 function pinnedCommand(cpu, args) {
-  return pinned ? ['taskset', ['-c', String(cpu), process.execPath, ...args]] : [process.execPath, args];
+  const [command, rest] = pinned
+    ? ['taskset', ['-c', String(cpu), process.execPath, ...args]]
+    : [process.execPath, args];
+  return config.nice !== 0 ? ['nice', ['-n', String(config.nice), command, ...rest]] : [command, rest];
 }
 
 const clockTicks = (() => {
@@ -600,6 +613,12 @@ function summarise(variant, rounds) {
     scrapedCounted: median(ok.map((r) => r.scraped?.countedRequests)),
     exportedBytesPerReq: median(ok.map((r) => (r.responses ? r.exported.bytes / r.responses : null))),
     gracefulExits: ok.filter((r) => r.exit.graceful).length,
+    roundsWithStderr: ok.filter((r) => r.stderrTail.trim() !== '').length,
+    stderrLines: [
+      ...new Set(ok.flatMap((r) => r.stderrTail.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('(Use `node')))),
+    ]
+      .slice(0, 3)
+      .map((l) => l.slice(0, 200)),
     lastFailure: failures.at(-1)?.failure,
     lastFailureStderr: failures.at(-1)?.stderrTail,
   };
@@ -748,6 +767,12 @@ function report(summaries) {
   }
   if (goals.length > 0) console.log(`\nIssue goals (Lattice rows vs plain, medians):\n  ${goals.join('\n  ')}`);
 
+  for (const s of summaries) {
+    if (s.stderrLines.length === 0) continue;
+    console.log(`\n${s.id} wrote to stderr in ${s.roundsWithStderr} of ${s.roundsOk} good round(s), e.g.:`);
+    console.log(indent(s.stderrLines.join('\n')));
+  }
+
   const failed = summaries.filter((s) => !s.unavailable && s.roundsFailed > 0);
   for (const s of failed) {
     console.log(`\n${s.id}: ${s.roundsFailed} round(s) failed; last: ${s.lastFailure}`);
@@ -790,6 +815,14 @@ if (!existsSync('/proc/self/stat')) {
 
 if (pinned) {
   execFileSync('taskset', ['-a', '-p', '-c', String(config.loadgenCpu), String(process.pid)], { stdio: 'ignore' });
+}
+if (config.nice !== 0) {
+  try {
+    os.setPriority(config.nice);
+  } catch (error) {
+    console.warn(`BENCH_NICE=${config.nice} could not be applied (${error.code ?? error.message}); needs root for < 0. Stopping.`);
+    process.exit(1);
+  }
 }
 
 const loadBefore = os.loadavg();
