@@ -4,8 +4,10 @@ import { summarizeWindow, type RollupGroup, type SpanSummary, type WindowSummary
 
 /**
  * Request stats of one service over [fromMs, toMs).
- * Per minute, one source counts: the histogram rollups when the minute has any, else the span
- * rows — a service sending spans, metrics or both is never counted twice. Rollups are minute
+ * Per minute, one source counts: the histogram rollups when the service has any in that minute or
+ * the minutes either side, else the span rows — a service sending spans, metrics or both is never
+ * counted twice. The neighbours matter: a delta point is stamped with its export time, so requests
+ * at 12:00:59.9 land in the 12:01 rollup while their spans sit in minute 12:00. Rollups are minute
  * granular: a rollup minute overlapping the window counts whole. Error = status ≥ 500.
  * Four aggregate queries whose result size is bounded by buckets, never by requests.
  */
@@ -16,7 +18,9 @@ export async function selectServiceStats(db: Queryable, serviceId: string, fromM
   const spanRows = `service_metrics m WHERE m.service_id = $1::bigint
       AND m."timestamp" >= to_timestamp($2::float8 / 1000) AND m."timestamp" < to_timestamp($3::float8 / 1000)
       AND NOT EXISTS (SELECT 1 FROM service_metrics_1m r
-                      WHERE r.service_id = m.service_id AND r.minute = date_trunc('minute', m."timestamp"))`;
+                      WHERE r.service_id = m.service_id
+                        AND r.minute BETWEEN date_trunc('minute', m."timestamp") - interval '1 minute'
+                                         AND date_trunc('minute', m."timestamp") + interval '1 minute')`;
 
   const spans = await db.query<{ n: number; errors: number; total: number | null; mn: number | null; mx: number | null;
     p50: number | null; p95: number | null; p99: number | null }>(
