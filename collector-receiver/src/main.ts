@@ -1,0 +1,75 @@
+#!/usr/bin/env node
+/**
+ * lattice-receiver: config → open the database → migrate → listen → print one line → stop on signals.
+ *
+ *   lattice-receiver            the receiver (PGlite under ./.lattice unless DATABASE_URL is set)
+ *   lattice-receiver --demo     the receiver plus three instrumented demo services under traffic
+ */
+import { loadConfig, type ReceiverConfig } from './config.js';
+import { errors, LatticeError } from './errors.js';
+import { openDb } from './store/open-db.js';
+import { migrate } from './store/migrate.js';
+import { createBatchingWriter } from './pipeline/batching-writer.js';
+import { buildServer } from './server.js';
+import { startDemo, type DemoHandle } from './demo.js';
+
+const log = (line: string) => { process.stderr.write(`${line}\n`); };
+
+async function serve(config: ReceiverConfig, withDemo: boolean): Promise<void> {
+  const where = config.databaseUrl === undefined ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL (DATABASE_URL)';
+  log(`lattice: opening ${where} …`);
+  const db = await openDb(config);
+  log('lattice: applying migrations …');
+  await migrate(db);
+  const writer = createBatchingWriter(db, { batchRows: config.writeBatchRows, maxQueuedRows: config.maxQueuedRows });
+  const app = await buildServer(config, { db, writer });
+  try {
+    await app.listen({ host: config.host, port: config.port });
+  } catch (err) {
+    await writer.close();
+    await db.close();
+    if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      throw errors.LAT_ERR_CONFIG_PORT_IN_USE(config.port, config.host);
+    }
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  console.log(`Lattice receiver on ${url} · database: ${db.kind === 'pglite' ? `embedded PGlite in ${db.description}` : db.description} · point a service at it: ` +
+    `OTEL_EXPORTER_OTLP_ENDPOINT=${url} node --require @lattice/otel-register app.js`);
+
+  let demo: DemoHandle | undefined;
+  if (withDemo) {
+    demo = await startDemo(url, log);
+    log(`lattice: demo services ${demo.services.join(', ')} are sending traffic; try ${url}/metrics/stats?service=gateway`);
+  }
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log(`lattice: ${signal}, shutting down …`);
+    await demo?.stop();
+    await app.close();
+    await writer.close();
+    await db.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const config = loadConfig();
+  await serve(config, argv.includes('--demo'));
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof LatticeError) {
+    log(`lattice: ${err.code}: ${err.message}`);
+  } else {
+    log(`lattice: failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  }
+  process.exit(1);
+});

@@ -1,0 +1,35 @@
+/**
+ * buildServer(config, deps): the Fastify instance with every route, without listen().
+ * Routes do no SQL and no math (house rule 2): OTLP routes decode → validate → translate →
+ * enqueue into the writer → respond; API routes call store/queries.
+ */
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { ReceiverConfig } from './config.js';
+import type { Db } from './store/db.js';
+import type { IngestWriter } from './pipeline/ingest-writer.js';
+import { registerOtlpRoutes } from './otlp/routes.js';
+import { registerApiRoutes } from './api/routes.js';
+
+export interface ServerDeps {
+  db: Db;
+  writer: IngestWriter;
+}
+
+export async function buildServer(config: ReceiverConfig, deps: ServerDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
+    // The OTLP routes enforce their own caps (before and after gzip); this is the outer bound.
+    bodyLimit: config.maxBodyBytes,
+    // One log line per request would dominate the log at thousands of exports a second.
+    logController: new LogController({ disableRequestLogging: true }),
+  });
+
+  app.get('/healthz', async () => {
+    await deps.db.query('SELECT 1');
+    return { status: 'ok', database: deps.db.kind, writer: deps.writer.stats() };
+  });
+
+  registerOtlpRoutes(app, { writer: deps.writer, config });
+  registerApiRoutes(app, { db: deps.db });
+  return app;
+}
