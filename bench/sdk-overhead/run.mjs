@@ -40,7 +40,7 @@
 //   p99 @N/s    p99 in the fixed-rate window (* = the variant could not keep up with N req/s)
 //   CPU µs/req  app process utime+stime delta over the saturated window (/proc/<pid>/stat, all
 //               threads, so the SDK's export work counts) / responses. Other processes on the
-//               app's core change req/s a lot but CPU/request little, so the goals also show
+//               app's core change req/s a lot and CPU/request much less, so the goals also show
 //               plain's CPU µs/req ÷ the variant's as a req/s-ratio estimate for busy machines.
 //   RSS MB      app peak resident set (VmHWM from /proc/<pid>/status) at the end of the round
 // Ratios are medians over plain's medians. The Lattice rows are checked against the goals:
