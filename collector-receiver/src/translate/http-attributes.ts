@@ -6,6 +6,7 @@
  */
 import type { IAnyValue, IKeyValue } from '../otlp/internal-types.js';
 import { UNMATCHED_ROUTE } from './rows.js';
+import { MAX_NAME_BYTES, MAX_ROUTE_BYTES, storableTextProblem, toWellFormed } from './text.js';
 import { toBigInt } from './values.js';
 
 /** Set by the Lattice SDK on server spans and duration points: who called this service. */
@@ -87,8 +88,20 @@ export function toHttpAttributes(attributes: IKeyValue[] | null | undefined): Ht
   }
   return {
     method: normaliseMethod(stableMethod ?? oldMethod),
-    route: normaliseRoute(route),
+    route: toWellFormed(normaliseRoute(route)),
     statusCode: stableStatus ?? oldStatus ?? 0,
-    callerServiceName: caller ?? null,
+    callerServiceName: caller === undefined ? null : toWellFormed(caller),
   };
+}
+
+/**
+ * Why the route or caller cannot be stored (NUL, too long; see text.ts), naming the attribute as
+ * "attributes[<key>] should …"; undefined when both can.
+ */
+export function httpTextProblem(http: HttpAttributes): string | undefined {
+  const route = storableTextProblem(http.route, MAX_ROUTE_BYTES);
+  if (route !== undefined) return `attributes[http.route] ${route}`;
+  if (http.callerServiceName === null) return undefined;
+  const caller = storableTextProblem(http.callerServiceName, MAX_NAME_BYTES);
+  return caller === undefined ? undefined : `attributes[${CALLER_ATTRIBUTE}] ${caller}`;
 }

@@ -19,10 +19,10 @@ import type {
 import {
   AGGREGATION_TEMPORALITY_CUMULATIVE, AGGREGATION_TEMPORALITY_DELTA, DATA_POINT_FLAGS_NO_RECORDED_VALUE,
 } from '../otlp/internal-types.js';
-import { toHttpAttributes } from './http-attributes.js';
+import { httpTextProblem, toHttpAttributes } from './http-attributes.js';
 import { RejectionCollector } from './rejections.js';
 import type { DurationPoint, HistogramBuckets, Rejection } from './rows.js';
-import { arrayField, objectField, serviceNameOf, timeWindowProblem } from './structure.js';
+import { arrayField, objectField, serviceNameOf, serviceNameProblem, timeWindowProblem } from './structure.js';
 import { canonicalAttributes, describe, toBigInt, toCount, toDouble } from './values.js';
 
 /** Duration metric names → multiplier to milliseconds of their specified unit. */
@@ -34,6 +34,9 @@ export const DURATION_METRICS: ReadonlyMap<string, number> = new Map([
 /** Exponential histogram scales OTLP allows. */
 const MIN_SCALE = -10;
 const MAX_SCALE = 20;
+/** Bucket offsets are sint32 in OTLP. */
+const MIN_OFFSET = -(2 ** 31);
+const MAX_OFFSET = 2 ** 31 - 1;
 
 export interface DurationPointsResult {
   points: DurationPoint[];
@@ -79,7 +82,8 @@ export function toDurationPoints(request: IExportMetricsServiceRequest, nowMs: n
         const metric = objectField(metrics[m], () => metricPath);
         if (!metric || typeof metric.name !== 'string' || !DURATION_METRICS.has(metric.name)) continue;
         resourceKey ??= canonicalAttributes(resource?.attributes);
-        const streamPrefix = `${resourceKey}\u0000${String(scope?.name ?? '')}\u0000${metric.name}\u0000`;
+        const scopeName = typeof scope?.name === 'string' ? scope.name : describe(scope?.name ?? '');
+        const streamPrefix = `${resourceKey}\u0000${scopeName}\u0000${metric.name}\u0000`;
         translateMetric(metric, metricPath, { serviceName, streamPrefix, nowMs }, points, rejections);
       }
     }
@@ -109,6 +113,11 @@ function translateMetric(
     arrayField<IHistogramDataPoint | IExponentialHistogramDataPoint>(data.dataPoints, () => `${path}.${dataName}.dataPoints`);
   if (dataPoints.length === 0) return;
 
+  const serviceProblem = serviceNameProblem(base.serviceName);
+  if (serviceProblem !== undefined) {
+    rejections.add(dataPoints.length, () => `${path.slice(0, path.indexOf('.'))}.resource.${serviceProblem}`);
+    return;
+  }
   const temporality = toTemporality(data.aggregationTemporality);
   if (temporality === undefined) {
     rejections.add(dataPoints.length, () => `${path}.${dataName}.aggregationTemporality should be 1 (delta) or 2 (cumulative), instead got '${describe(data.aggregationTemporality ?? 0)}'`);
@@ -123,7 +132,8 @@ function translateMetric(
   for (let p = 0; p < dataPoints.length; p++) {
     const point = objectField(dataPoints[p], () => `${path}.${dataName}.dataPoints[${p}]`);
     if (!point) continue;
-    if (((point.flags ?? 0) & DATA_POINT_FLAGS_NO_RECORDED_VALUE) !== 0) continue; // staleness marker
+    // typeof check: `&` would coerce a hostile JSON object and may throw.
+    if (typeof point.flags === 'number' && (point.flags & DATA_POINT_FLAGS_NO_RECORDED_VALUE) !== 0) continue; // staleness marker
     const result = histogram
       ? toExplicitPoint(point as IHistogramDataPoint, context)
       : toExponentialPoint(point as IExponentialHistogramDataPoint, context);
@@ -273,7 +283,10 @@ function toBuckets(buckets: IBuckets | null | undefined, field: string): { offse
   if (buckets === undefined || buckets === null) return { offset: 0, counts: [] };
   if (typeof buckets !== 'object') return `${field} should be an object, instead got '${describe(buckets)}'`;
   const offset = buckets.offset ?? 0;
-  if (!Number.isInteger(offset)) return `${field}.offset should be an integer, instead got '${describe(offset)}'`;
+  // sint32 on the wire; JSON may carry any number, which the bucket_offset int column cannot hold.
+  if (!Number.isInteger(offset) || offset < MIN_OFFSET || offset > MAX_OFFSET) {
+    return `${field}.offset should be an integer from ${MIN_OFFSET} to ${MAX_OFFSET}, instead got '${describe(offset)}'`;
+  }
   const counts = toCounts(buckets.bucketCounts, `${field}.bucketCounts`);
   if (typeof counts === 'string') return counts;
   return { offset, counts };
@@ -284,8 +297,10 @@ function toPoint(
   common: CommonFields,
   buckets: HistogramBuckets,
   context: MetricContext,
-): DurationPoint {
+): DurationPoint | string {
   const http = toHttpAttributes(attributes);
+  const textProblem = httpTextProblem(http);
+  if (textProblem !== undefined) return textProblem;
   return {
     serviceName: context.serviceName,
     streamKey: createHash('sha1').update(context.streamPrefix).update(canonicalAttributes(attributes)).digest('hex'),

@@ -6,10 +6,10 @@
  */
 import type { IExportTraceServiceRequest, ISpan } from '../otlp/internal-types.js';
 import { SPAN_KIND_SERVER } from '../otlp/internal-types.js';
-import { toHttpAttributes } from './http-attributes.js';
+import { httpTextProblem, toHttpAttributes } from './http-attributes.js';
 import { RejectionCollector } from './rejections.js';
 import type { Rejection, RequestRow } from './rows.js';
-import { arrayField, objectField, serviceNameOf, timeWindowProblem } from './structure.js';
+import { arrayField, objectField, serviceNameOf, serviceNameProblem, timeWindowProblem } from './structure.js';
 import { describe, toBigInt, toHexId, toOptionalHexId } from './values.js';
 
 export interface RequestRowsResult {
@@ -36,6 +36,7 @@ export function toRequestRows(request: IExportTraceServiceRequest, nowMs: number
     if (!resourceSpans) continue;
     const resource = objectField(resourceSpans.resource, () => `resourceSpans[${r}].resource`);
     const serviceName = serviceNameOf(resource);
+    const serviceProblem = serviceNameProblem(serviceName);
     const scopeSpansList = arrayField(resourceSpans.scopeSpans, () => `resourceSpans[${r}].scopeSpans`);
     for (let s = 0; s < scopeSpansList.length; s++) {
       const scopeSpans = objectField(scopeSpansList[s], () => `resourceSpans[${r}].scopeSpans[${s}]`);
@@ -44,6 +45,10 @@ export function toRequestRows(request: IExportTraceServiceRequest, nowMs: number
       for (let i = 0; i < spans.length; i++) {
         const span = objectField(spans[i], () => `resourceSpans[${r}].scopeSpans[${s}].spans[${i}]`);
         if (!span || !isServerSpan(span.kind)) continue;
+        if (serviceProblem !== undefined) {
+          rejections.add(1, () => `resourceSpans[${r}].resource.${serviceProblem}`);
+          continue;
+        }
         const result = toRequestRow(span, serviceName, nowMs);
         if (typeof result === 'string') {
           rejections.add(1, () => `resourceSpans[${r}].scopeSpans[${s}].spans[${i}].${result}`);
@@ -80,6 +85,8 @@ function toRequestRow(span: ISpan, serviceName: string, nowMs: number): RequestR
   if (endProblem !== undefined) return `endTimeUnixNano ${endProblem}`;
 
   const http = toHttpAttributes(span.attributes);
+  const textProblem = httpTextProblem(http);
+  if (textProblem !== undefined) return textProblem;
   return {
     serviceName,
     method: http.method,

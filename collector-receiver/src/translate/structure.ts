@@ -5,6 +5,7 @@
  */
 import { errors } from '../errors.js';
 import type { IResource } from '../otlp/internal-types.js';
+import { MAX_NAME_BYTES, storableTextProblem, toWellFormed } from './text.js';
 import { describe, stringAttribute } from './values.js';
 
 /** Resources without `service.name` (the OTel SDK default is `unknown_service:<process>`). */
@@ -29,9 +30,16 @@ export function objectField<T extends object>(value: T | null | undefined, path:
   throw errors.LAT_ERR_TRANSLATE_MALFORMED(path(), 'an object', describe(value));
 }
 
+/** The resource's `service.name` (lone surrogates as U+FFFD), or UNKNOWN_SERVICE. */
 export function serviceNameOf(resource: IResource | undefined): string {
   const name = stringAttribute(resource?.attributes, 'service.name');
-  return name === undefined || name === '' ? UNKNOWN_SERVICE : name;
+  return name === undefined || name === '' ? UNKNOWN_SERVICE : toWellFormed(name);
+}
+
+/** Why a service name cannot be stored (NUL, too long; see text.ts) as "attributes[service.name] should …". */
+export function serviceNameProblem(serviceName: string): string | undefined {
+  const problem = storableTextProblem(serviceName, MAX_NAME_BYTES);
+  return problem === undefined ? undefined : `attributes[service.name] ${problem}`;
 }
 
 /**

@@ -64,7 +64,8 @@ export function describe(value: unknown): string {
     try {
       text = JSON.stringify(value) ?? String(value);
     } catch {
-      text = String(value);
+      // Nesting too deep for JSON.stringify (hostile JSON 10^5 deep) would overflow String() too.
+      text = Array.isArray(value) ? 'a deeply nested array' : typeof value === 'object' ? 'a deeply nested object' : typeof value;
     }
   }
   return text.length > 64 ? `${text.slice(0, 61)}...` : text;
@@ -121,8 +122,10 @@ export function canonicalValue(value: IAnyValue | null | undefined, depth = 0): 
     return `m{${canonicalAttributes(values, depth + 1)}}`;
   }
   if (value.bytesValue !== undefined && value.bytesValue !== null) {
-    const bytes = typeof value.bytesValue === 'string' ? Buffer.from(value.bytesValue, 'base64') : value.bytesValue;
-    return `x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`;
+    const bytes = value.bytesValue;
+    if (typeof bytes === 'string') return `x${Buffer.from(bytes, 'base64').toString('hex')}`;
+    if (bytes instanceof Uint8Array) return `x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`;
+    return `x?${describe(bytes)}`; // JSON that is neither base64 nor bytes (a number, an object)
   }
   return 'n';
 }
@@ -133,7 +136,9 @@ export function canonicalAttributes(attributes: IKeyValue[] | null | undefined, 
   const parts: string[] = [];
   for (const kv of attributes) {
     if (kv === null || typeof kv !== 'object') continue;
-    parts.push(`${JSON.stringify(String(kv.key ?? ''))}=${canonicalValue(kv.value, depth)}`);
+    // A non-string key from hostile JSON may be an object whose toString is not callable.
+    const key = typeof kv.key === 'string' ? kv.key : describe(kv.key ?? '');
+    parts.push(`${JSON.stringify(key)}=${canonicalValue(kv.value, depth)}`);
   }
   return parts.sort().join(',');
 }
