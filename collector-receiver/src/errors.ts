@@ -131,7 +131,29 @@ export const errors = {
     statusCode: 404,
     message: 'service should be one that has sent data, instead got \'%s\'; check the service.name resource attribute of the sender',
   }),
+  LAT_ERR_API_INVALID_TRACE_ID: defineError('LAT_ERR_API_INVALID_TRACE_ID', {
+    statusCode: 400,
+    message: 'path parameter traceId should be 32 hex characters (a W3C trace id, as /metrics/recent answers it), instead got \'%s\'',
+  }),
+  LAT_ERR_API_UNKNOWN_TRACE: defineError('LAT_ERR_API_UNKNOWN_TRACE', {
+    statusCode: 404,
+    message: 'traceId should name a trace with stored spans, instead none of trace \'%s\' is stored; spans are kept for the retention period, and only when the sender exports traces (check OTEL_TRACES_SAMPLER)',
+  }),
   // -- end API
+  // CLI: the lattice-receiver command line (cli/)
+  LAT_ERR_CLI_INVALID_ARG: defineError('LAT_ERR_CLI_INVALID_ARG', {
+    statusCode: 400,
+    message: '%s should be %s, instead got \'%s\'; usage: lattice-receiver routes --service NAME [--window 1h] [--watch] [--url http://127.0.0.1:4318]',
+  }),
+  LAT_ERR_CLI_UNREACHABLE: defineError('LAT_ERR_CLI_UNREACHABLE', {
+    statusCode: 503,
+    message: 'a receiver should answer at %s, instead the request failed (%s); start one (npx lattice-receiver) or pass --url with the address of the running one',
+  }),
+  LAT_ERR_CLI_BAD_RESPONSE: defineError('LAT_ERR_CLI_BAD_RESPONSE', {
+    statusCode: 502,
+    message: '%s should answer 200 with JSON, instead it answered %s; check that --url points at a lattice-receiver of this version',
+  }),
+  // -- end CLI
 } as const;
 
 export type ErrorCode = keyof typeof errors;
