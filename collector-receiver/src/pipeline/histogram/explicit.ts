@@ -27,8 +27,13 @@ export function diffExplicit(current: ExplicitBuckets, previous: ExplicitBuckets
   return counts.some((c) => c < 0) ? null : { kind: 'explicit', bounds: current.bounds, counts };
 }
 
-/** Nearest-rank quantile by linear interpolation inside the bucket; null when empty. */
+/**
+ * Nearest-rank quantile by linear interpolation inside the bucket; null when empty or when q is
+ * not in [0, 1]. Rank r of the c values in (lo, hi] answers lo + (hi − lo)·(r − seen)/c, so the
+ * last value of the bucket answers hi.
+ */
 export function quantileExplicit(h: ExplicitBuckets, q: number, min: number | null = null, max: number | null = null): number | null {
+  if (!(q >= 0 && q <= 1)) return null;
   let total = 0;
   for (const c of h.counts) total += c;
   if (total === 0) return null;

@@ -146,8 +146,13 @@ export function exponentialBucketValue(index: number, scale: number): number {
   return (2 * base ** (index + 1)) / (base + 1);
 }
 
-/** Nearest-rank quantile estimate (q in [0,1]); null when empty. min/max (if known) clamp. */
+/**
+ * Nearest-rank quantile estimate; null when empty or when q is not in [0, 1] (NaN included: the
+ * API validates q, this only refuses to guess). min/max (if known) clamp the answer, so a single
+ * value, or all values equal, answers exactly that value.
+ */
 export function quantileExponential(h: ExponentialBuckets, q: number, min: number | null = null, max: number | null = null): number | null {
+  if (!(q >= 0 && q <= 1)) return null;
   const total = exponentialCount(h);
   if (total === 0) return null;
   const rank = Math.max(1, Math.ceil(q * total));

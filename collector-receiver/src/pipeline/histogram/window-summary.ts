@@ -6,14 +6,21 @@
  * Percentiles:
  * - spans only → the exact values the store computed (percentile_cont).
  * - one explicit-bucket group only → linear interpolation (error ≤ the bucket's width).
- * - otherwise everything is folded into one exponential histogram in milliseconds at
- *   scale = min(6, smallest stored exponential scale), and one quantile is read from it:
- *     · exponential groups in ms merge exactly (downscale, add);
- *     · span durations arrive pre-bucketed at scale 6 in ms (exact bucket, no extra error);
- *     · exponential groups in another unit (s) and explicit groups are re-bucketed: each source
- *       bucket's count moves to the ms bucket of its representative value, adding up to one
- *       source bucket of error (explicit: up to the bucket's width).
- *   Answers are clamped to the window's known min/max.
+ * - otherwise everything is folded into one exponential histogram at
+ *   scale S = min(6, smallest stored exponential scale) in one working unit U, and one quantile
+ *   is read from it (`quantileExponential`: nearest rank, DDSketch midpoint, clamped to the
+ *   window's min/max) and converted to ms:
+ *     · U is the unit of the exponential groups when they all share one and no span rows take
+ *       part (the SDK records seconds, so U = s): they merge exactly (downscale, add) and the
+ *       bound (γ−1)/(γ+1) at scale S holds — 0.54 % at S = 6;
+ *     · otherwise U = ms; span durations arrive pre-bucketed at scale 6 in ms (exact bucket);
+ *       exponential groups in ms merge exactly;
+ *     · every other group (another unit, explicit bounds) is re-bucketed: each source bucket's
+ *       count moves to the U bucket of its representative value, adding up to one source
+ *       bucket of error (exponential in another unit: ≤ 2 × 0.54 % at scale 6; explicit: up to
+ *       the bucket's width).
+ * `quantileOfRollups` is the rollups-only part; migration 003's SQL `lattice_quantile` implements
+ * the same steps in the same order, so both answer the same number.
  */
 import {
   STORAGE_SCALE, downscaleExponential, exponentialBucketValue, exponentialIndex, fromIndexCounts, mergeExponential, quantileExponential,
@@ -74,29 +81,49 @@ export function summarizeWindow(spans: SpanSummary, groups: readonly RollupGroup
   const base = { requestCount, errorRate: errorCount / requestCount, avgMs: sumMs / requestCount };
   if (groups.length === 0) return { ...base, p50Ms: spans.p50Ms, p95Ms: spans.p95Ms, p99Ms: spans.p99Ms };
 
-  const only = groups[0]!;
-  if (groups.length === 1 && spans.count === 0 && only.layout.startsWith('explicit:')) {
-    const h = explicitOf(only);
-    const q = (p: number) => scaleMs(quantileExplicit(h, p, only.min, only.max), only.unitToMs);
-    return { ...base, p50Ms: q(0.5), p95Ms: q(0.95), p99Ms: q(0.99) };
-  }
+  const q = foldRollups(groups, spans.count > 0 ? spans : null);
+  return { ...base, p50Ms: q(0.5), p95Ms: q(0.95), p99Ms: q(0.99) };
+}
 
+/**
+ * The q-quantile in ms of rollup groups alone (no span rows), as `summarizeWindow` computes it;
+ * null when they hold no observations or q is not in [0, 1]. SQL: `lattice_quantile` (003).
+ */
+export function quantileOfRollups(groups: readonly RollupGroup[], q: number): number | null {
+  return foldRollups(groups, null)(q);
+}
+
+/** Merges the groups (and pre-bucketed span durations in ms) once; returns a quantile reader in ms. */
+function foldRollups(groups: readonly RollupGroup[], spans: SpanSummary | null): (q: number) => number | null {
+  const spanHistogram = spans?.histogram ?? null;
+  const only = groups[0];
+  if (groups.length === 1 && spans === null && only!.layout.startsWith('explicit:')) {
+    const h = explicitOf(only!);
+    return (p) => scaleMs(quantileExplicit(h, p, only!.min, only!.max), only!.unitToMs);
+  }
   let scale = STORAGE_SCALE;
+  const units = new Set<number>();
   for (const g of groups) {
     const s = exponentialScaleOf(g.layout);
-    if (s !== null) scale = Math.min(scale, s);
+    if (s !== null) { scale = Math.min(scale, s); units.add(g.unitToMs); }
   }
+  if (spanHistogram) scale = Math.min(scale, spanHistogram.scale);
+  const unit = spans === null && units.size === 1 ? [...units][0]! : 1;
   let merged = fromIndexCounts(scale, 0, new Map());
-  let minMs = spans.count > 0 ? spans.minMs : null;
-  let maxMs = spans.count > 0 ? spans.maxMs : null;
-  if (spans.histogram) merged = mergeExponential(merged, downscaleExponential(spans.histogram, scale));
+  let min = spans?.minMs ?? null;
+  let max = spans?.maxMs ?? null;
+  if (spanHistogram) merged = mergeExponential(merged, downscaleExponential(spanHistogram, scale));
   for (const g of groups) {
-    merged = mergeExponential(merged, toMsExponential(g, scale));
-    if (g.min !== null) minMs = minMs === null ? g.min * g.unitToMs : Math.min(minMs, g.min * g.unitToMs);
-    if (g.max !== null) maxMs = maxMs === null ? g.max * g.unitToMs : Math.max(maxMs, g.max * g.unitToMs);
+    merged = mergeExponential(merged, toUnitExponential(g, scale, unit));
+    if (g.min !== null) { const v = convert(g.min, g.unitToMs, unit); min = min === null ? v : Math.min(min, v); }
+    if (g.max !== null) { const v = convert(g.max, g.unitToMs, unit); max = max === null ? v : Math.max(max, v); }
   }
-  const q = (p: number) => quantileExponential(merged, p, minMs, maxMs);
-  return { ...base, p50Ms: q(0.5), p95Ms: q(0.95), p99Ms: q(0.99) };
+  return (p) => scaleMs(quantileExponential(merged, p, min, max), unit);
+}
+
+/** A value in a unit (×toMs = ms) expressed in another; exact when the units are equal. */
+function convert(value: number, fromUnitToMs: number, toUnitToMs: number): number {
+  return fromUnitToMs === toUnitToMs ? value : (value * fromUnitToMs) / toUnitToMs;
 }
 
 function scaleMs(value: number | null, unitToMs: number): number | null {
@@ -121,18 +148,21 @@ function explicitOf(g: RollupGroup): ExplicitBuckets {
   return { kind: 'explicit', bounds, counts };
 }
 
-/** A group as an exponential histogram in ms at `scale` (exact for ms exponential, re-bucketed otherwise). */
-function toMsExponential(g: RollupGroup, scale: number): ExponentialBuckets {
+/**
+ * A group as an exponential histogram at `scale` in the working unit (×unitToMs = ms): exact when
+ * it is exponential in that unit, else re-bucketed by each source bucket's representative value.
+ */
+function toUnitExponential(g: RollupGroup, scale: number, unitToMs: number): ExponentialBuckets {
   const sourceScale = exponentialScaleOf(g.layout);
-  if (sourceScale !== null && g.unitToMs === 1) {
+  if (sourceScale !== null && g.unitToMs === unitToMs) {
     return downscaleExponential(fromIndexCounts(sourceScale, g.zeroCount, g.buckets), scale);
   }
   const byIndex = new Map<number, number>();
   let zeroCount = g.zeroCount;
   const explicit = sourceScale === null ? explicitOf(g) : null;
   for (const [k, c] of g.buckets) {
-    if (c === 0) continue;
-    const value = (explicit ? explicitBucketValue(explicit, k, g.min, g.max) : exponentialBucketValue(k, sourceScale!)) * g.unitToMs;
+    if (c === 0 || (explicit !== null && (k < 0 || k >= explicit.counts.length))) continue;
+    const value = convert(explicit ? explicitBucketValue(explicit, k, g.min, g.max) : exponentialBucketValue(k, sourceScale!), g.unitToMs, unitToMs);
     if (!(value > 0)) { zeroCount += c; continue; }
     const i = exponentialIndex(value, scale);
     byIndex.set(i, (byIndex.get(i) ?? 0) + c);
