@@ -9,6 +9,8 @@ import type { Db } from './store/db.js';
 import type { IngestWriter } from './pipeline/ingest-writer.js';
 import { registerOtlpRoutes } from './otlp/routes.js';
 import { registerApiRoutes } from './api/routes.js';
+import { registerLiveRoutes } from './live/routes.js';
+import { registerDashboard } from './dashboard/routes.js';
 
 export interface ServerDeps {
   db: Db;
@@ -31,5 +33,7 @@ export async function buildServer(config: ReceiverConfig, deps: ServerDeps): Pro
 
   registerOtlpRoutes(app, { writer: deps.writer, config });
   registerApiRoutes(app, { db: deps.db });
+  registerLiveRoutes(app, { writer: deps.writer });
+  await registerDashboard(app);
   return app;
 }

@@ -13,7 +13,7 @@
  * A deadlock/serialization failure between two flushes (or replicas) retries the flush twice.
  */
 import type { Db, Queryable } from '../store/db.js';
-import type { IngestWriter, IngestWriterStats } from './ingest-writer.js';
+import type { CommitListener, IngestWriter, IngestWriterStats } from './ingest-writer.js';
 import type { IngestBatch, RequestRow, DurationPoint } from '../translate/rows.js';
 import { errors, LatticeError } from '../errors.js';
 import { isUnavailableError, sqlState } from '../store/db-errors.js';
@@ -55,7 +55,8 @@ const MAX_ATTEMPTS = 3;
 /** "no partition of relation … found for row" */
 const NO_PARTITION_SQLSTATE = '23514';
 
-export function createBatchingWriter(db: Db, options: BatchingWriterOptions): IngestWriter & { stats(): BatchingWriterStats } {
+export function createBatchingWriter(db: Db, options: BatchingWriterOptions):
+  IngestWriter & { stats(): BatchingWriterStats; onCommit(listener: CommitListener): () => void } {
   const maxConcurrent = options.maxConcurrentFlushes ?? (db.kind === 'pglite' ? 1 : 2);
   const queue: Pending[] = [];
   /** rows queued or in a running flush */
@@ -64,6 +65,7 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions): In
   let scheduled = false;
   let closed = false;
   let drained: (() => void) | undefined;
+  const commitListeners = new Set<CommitListener>();
   /** Days whose partition is known to exist (cached after a commit). */
   const knownDays = new Set<string>();
   const counters: BatchingWriterStats = {
@@ -117,6 +119,7 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions): In
         counters.committedPoints += points.length;
         counters.skippedPoints += result.skippedPoints;
         for (const p of taken) p.resolve();
+        if (commitListeners.size > 0) notifyCommit(requests, points);
         return;
       } catch (err) {
         const state = sqlState(err) ?? '';
@@ -133,6 +136,15 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions): In
         for (const p of taken) p.reject(failure);
         return;
       }
+    }
+  }
+
+  function notifyCommit(requests: RequestRow[], points: DurationPoint[]): void {
+    const services = new Set<string>();
+    for (const r of requests) services.add(r.serviceName);
+    for (const p of points) services.add(p.serviceName);
+    for (const listener of commitListeners) {
+      try { listener(services); } catch { /* a listener must not break the writer */ }
     }
   }
 
@@ -154,6 +166,10 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions): In
     },
     stats(): BatchingWriterStats {
       return { ...counters, queuedRows: pendingRows };
+    },
+    onCommit(listener: CommitListener): () => void {
+      commitListeners.add(listener);
+      return () => { commitListeners.delete(listener); };
     },
     async close(): Promise<void> {
       closed = true;

@@ -12,7 +12,14 @@ export interface IngestWriter {
   stats(): IngestWriterStats;
   /** Flushes what is queued, then stops accepting. */
   close(): Promise<void>;
+  /**
+   * Calls `listener` after each committed flush with the names of the services it wrote rows for
+   * (the live dashboard's `GET /live`). A listener that throws is ignored. Returns an unsubscribe.
+   */
+  onCommit?(listener: CommitListener): () => void;
 }
+
+export type CommitListener = (services: ReadonlySet<string>) => void;
 
 export interface IngestWriterStats {
   queuedRows: number;
