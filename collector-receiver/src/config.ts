@@ -19,6 +19,16 @@ export interface ReceiverConfig {
   /** Rows waiting to be committed before new exports get 429. */
   maxQueuedRows: number;
   logLevel: string;
+  /** Apdex T in ms: satisfied ≤ T, tolerating ≤ 4T (LATTICE_APDEX_T_MS). */
+  apdexTMs: number;
+  /** A service without data for this long is grey (LATTICE_STALE_AFTER_S). */
+  staleAfterS: number;
+  /** Health thresholds of /metrics/services: error rate (0–1) at or above → yellow / red. */
+  healthErrorYellow: number;
+  healthErrorRed: number;
+  /** Health thresholds of /metrics/services: Apdex (0–1) below → yellow / red. */
+  healthApdexYellow: number;
+  healthApdexRed: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -29,6 +39,16 @@ function intSetting(env: Env, name: string, fallback: number, min: number, max: 
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max) {
     throw errors.LAT_ERR_CONFIG_INVALID(name, `an integer from ${min} to ${max}`, raw);
+  }
+  return value;
+}
+
+function fractionSetting(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!/^\s*[\d.]+\s*$/.test(raw) || !Number.isFinite(value) || value < 0 || value > 1) {
+    throw errors.LAT_ERR_CONFIG_INVALID(name, 'a number from 0 to 1', raw);
   }
   return value;
 }
@@ -44,5 +64,11 @@ export function loadConfig(env: Env = process.env): ReceiverConfig {
     writeBatchRows: intSetting(env, 'LATTICE_WRITE_BATCH_ROWS', 5000, 1, 1_000_000),
     maxQueuedRows: intSetting(env, 'LATTICE_MAX_QUEUED_ROWS', 200_000, 1, 100_000_000),
     logLevel: env.LATTICE_LOG_LEVEL || 'info',
+    apdexTMs: intSetting(env, 'LATTICE_APDEX_T_MS', 500, 1, 600_000),
+    staleAfterS: intSetting(env, 'LATTICE_STALE_AFTER_S', 120, 1, 86_400 * 30),
+    healthErrorYellow: fractionSetting(env, 'LATTICE_HEALTH_ERROR_YELLOW', 0.01),
+    healthErrorRed: fractionSetting(env, 'LATTICE_HEALTH_ERROR_RED', 0.05),
+    healthApdexYellow: fractionSetting(env, 'LATTICE_HEALTH_APDEX_YELLOW', 0.85),
+    healthApdexRed: fractionSetting(env, 'LATTICE_HEALTH_APDEX_RED', 0.7),
   };
 }

@@ -32,7 +32,7 @@ export async function buildServer(config: ReceiverConfig, deps: ServerDeps): Pro
   });
 
   registerOtlpRoutes(app, { writer: deps.writer, config });
-  registerApiRoutes(app, { db: deps.db });
+  registerApiRoutes(app, { db: deps.db, config });
   registerLiveRoutes(app, { writer: deps.writer });
   await registerDashboard(app);
   return app;

@@ -8,15 +8,20 @@
  *     echoed as ISO strings. errorRate is the fraction (0–1) of requests with status ≥ 500.
  *     An empty window answers requestCount 0 and null rates/latencies (no data is not zero).
  *   GET /metrics/recent/:serviceName?limit=   newest requests first; limit default 50, max 1000
+ *   /metrics/services, /routes, /timeseries, /connections   see metrics-routes.ts
  * Unknown service → 404 LAT_ERR_API_UNKNOWN_SERVICE; bad parameter → 400 LAT_ERR_API_INVALID_PARAM.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Db } from '../store/db.js';
-import { errors, LatticeError } from '../errors.js';
+import { errors } from '../errors.js';
 import { findServiceId } from '../store/queries/services.js';
 import { selectServiceStats } from '../store/queries/stats.js';
 import { selectRecentRequests } from '../store/queries/requests.js';
 import { parseLimit, parseWindow } from './params.js';
+import { errorBody, nullableNumber } from './schemas.js';
+import { sendError } from './send-error.js';
+import { DEFAULT_HEALTH_SETTINGS, type HealthSettings } from './health.js';
+import { registerMetricsRoutes } from './metrics-routes.js';
 
 export const RECENT_DEFAULT_LIMIT = 50;
 export const RECENT_MAX_LIMIT = 1000;
@@ -25,14 +30,9 @@ export interface ApiRoutesOptions {
   db: Db;
   /** Clock for the default window (tests). */
   now?: () => number;
+  /** Apdex T, staleness and health thresholds (ReceiverConfig has them); missing ones take the defaults. */
+  config?: Partial<HealthSettings>;
 }
-
-const nullableNumber = { type: ['number', 'null'] } as const;
-
-const errorBody = {
-  type: 'object',
-  properties: { code: { type: 'string' }, message: { type: 'string' } },
-} as const;
 
 const statsSchema = {
   querystring: {
@@ -85,6 +85,11 @@ const recentSchema = {
 export function registerApiRoutes(app: FastifyInstance, options: ApiRoutesOptions): void {
   const { db } = options;
   const now = options.now ?? Date.now;
+  const health: HealthSettings = { ...DEFAULT_HEALTH_SETTINGS };
+  for (const key of Object.keys(health) as Array<keyof HealthSettings>) {
+    const value = options.config?.[key];
+    if (typeof value === 'number') health[key] = value;
+  }
 
   app.get<{ Querystring: { service: string; from?: string; to?: string } }>('/metrics/stats', {
     schema: statsSchema,
@@ -122,11 +127,6 @@ export function registerApiRoutes(app: FastifyInstance, options: ApiRoutesOption
       return sendError(reply, err);
     }
   });
-}
 
-/** Coded errors answer with their status and { code, message }; anything else is rethrown to Fastify. */
-function sendError(reply: FastifyReply, err: unknown): FastifyReply {
-  if (!(err instanceof LatticeError)) throw err;
-  if (err.retryAfterSeconds !== undefined) void reply.header('retry-after', String(err.retryAfterSeconds));
-  return reply.code(err.statusCode).send({ code: err.code, message: err.message });
+  registerMetricsRoutes(app, { db, now, health });
 }

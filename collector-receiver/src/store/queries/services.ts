@@ -29,3 +29,15 @@ export async function findServiceId(db: Queryable, name: string): Promise<string
   const result = await db.query<{ id: string }>('SELECT id::text AS id FROM services WHERE name = $1', [name]);
   return result.rows[0]?.id ?? null;
 }
+
+/**
+ * A service by name with its route-overflow flag (services.route_overflow_at, migration 002: set
+ * once the service sent more distinct routes than allowed), or null when it never sent anything.
+ * The column is read through to_jsonb so the query also runs on a schema without it.
+ */
+export async function findService(db: Queryable, name: string): Promise<{ id: string; routeOverflow: boolean } | null> {
+  const result = await db.query<{ id: string; overflow: boolean }>(
+    `SELECT s.id::text AS id, (to_jsonb(s) ->> 'route_overflow_at') IS NOT NULL AS overflow FROM services s WHERE s.name = $1`, [name]);
+  const row = result.rows[0];
+  return row === undefined ? null : { id: row.id, routeOverflow: row.overflow === true };
+}
