@@ -9,6 +9,8 @@ import type { Db } from './store/db.js';
 import type { IngestWriter } from './pipeline/ingest-writer.js';
 import { registerOtlpRoutes } from './otlp/routes.js';
 import { registerApiRoutes } from './api/routes.js';
+import { registerDocs } from './api/docs.js';
+import { registerTraceRoutes } from './api/traces.js';
 import { registerLiveRoutes } from './live/routes.js';
 import { registerDashboard } from './dashboard/routes.js';
 
@@ -25,6 +27,8 @@ export async function buildServer(config: ReceiverConfig, deps: ServerDeps): Pro
     // One log line per request would dominate the log at thousands of exports a second.
     logController: new LogController({ disableRequestLogging: true }),
   });
+  // Before every route: the OpenAPI document collects routes as they are added.
+  await registerDocs(app);
 
   app.get('/healthz', async () => {
     await deps.db.query('SELECT 1');
@@ -33,6 +37,7 @@ export async function buildServer(config: ReceiverConfig, deps: ServerDeps): Pro
 
   registerOtlpRoutes(app, { writer: deps.writer, config });
   registerApiRoutes(app, { db: deps.db, config });
+  registerTraceRoutes(app, { db: deps.db });
   registerLiveRoutes(app, { writer: deps.writer });
   await registerDashboard(app);
   return app;

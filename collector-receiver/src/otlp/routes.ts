@@ -12,6 +12,7 @@ import type { IngestWriter } from '../pipeline/ingest-writer.js';
 import type { IngestBatch, Rejection } from '../translate/rows.js';
 import { toDurationPoints } from '../translate/points.js';
 import { toRequestRows } from '../translate/spans.js';
+import { combineRejections, toSpanRows } from '../translate/span-rows.js';
 import { decompressBody, JSON_CONTENT_TYPE, PROTOBUF_CONTENT_TYPE, toContentEncoding, toEncoding } from './body.js';
 import { createOtlpCounters } from './counters.js';
 import type { OtlpCounters } from './counters.js';
@@ -40,8 +41,15 @@ interface Signal {
 const TRACES: Signal = {
   url: '/v1/traces',
   translate(body, encoding, nowMs) {
-    const { rows, rejection } = toRequestRows(decodeTraceRequest(body, encoding), nowMs);
-    return { batch: { requests: rows, durationPoints: [] }, kept: rows.length, rejection };
+    const request = decodeTraceRequest(body, encoding);
+    const { rows, rejection } = toRequestRows(request, nowMs);
+    // Every span (all kinds) for GET /traces/:traceId; counted items stay the SERVER spans.
+    const spans = toSpanRows(request, nowMs);
+    return {
+      batch: { requests: rows, durationPoints: [], spans: spans.rows },
+      kept: rows.length,
+      rejection: combineRejections(rejection, spans.rejection),
+    };
   },
   encodeResponse: encodeTraceResponse,
   count(counters, outcome, items) {
@@ -155,7 +163,7 @@ export function registerOtlpRoutes(app: FastifyInstance, options: OtlpRoutesOpti
         const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
         const body = await decompressBody(raw, contentEncoding, config.maxDecompressedBytes);
         const { batch, kept, rejection } = signal.translate(body, encoding, now());
-        if (kept > 0) {
+        if (kept > 0 || (batch.spans?.length ?? 0) > 0) {
           try {
             await writer.write(batch);
           } catch (error) {

@@ -14,12 +14,13 @@
  */
 import type { Db, Queryable } from '../store/db.js';
 import type { CommitListener, IngestWriter, IngestWriterStats } from './ingest-writer.js';
-import type { IngestBatch, RequestRow, DurationPoint } from '../translate/rows.js';
+import type { IngestBatch, RequestRow, DurationPoint, SpanRow } from '../translate/rows.js';
 import { errors, LatticeError } from '../errors.js';
 import { isUnavailableError, sqlState } from '../store/db-errors.js';
 import { ensureDayPartitions, utcDay } from '../store/queries/partitions.js';
 import { upsertServices } from '../store/queries/services.js';
 import { insertRequests } from '../store/queries/requests.js';
+import { insertSpans } from '../store/queries/traces.js';
 import { lockStreams, saveStreams } from '../store/queries/streams.js';
 import { upsertRollups } from '../store/queries/rollups.js';
 import { toDeltas } from './cumulative-to-delta.js';
@@ -103,15 +104,17 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions):
 
   async function flush(taken: Pending[]): Promise<void> {
     const requests: RequestRow[] = [];
+    const spans: SpanRow[] = [];
     const points: DurationPoint[] = [];
     for (const p of taken) {
       for (const r of p.batch.requests) requests.push(r);
+      if (p.batch.spans) for (const s of p.batch.spans) spans.push(s);
       for (const d of p.batch.durationPoints) points.push(d);
     }
-    let days = [...new Set(requests.map((r) => utcDay(r.startUnixMs)))].filter((d) => !knownDays.has(d));
+    let days = daysOf(requests, spans).filter((d) => !knownDays.has(d));
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await db.transaction((tx) => writeRows(tx, requests, points, days));
+        const result = await db.transaction((tx) => writeRows(tx, requests, points, days, spans));
         for (const d of days) knownDays.add(d);
         counters.flushes++;
         counters.committedRequests += requests.length;
@@ -127,7 +130,7 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions):
         if (attempt < MAX_ATTEMPTS && state === NO_PARTITION_SQLSTATE) {
           // A cached day's partition was dropped (retention): forget the cache and recreate.
           knownDays.clear();
-          days = [...new Set(requests.map((r) => utcDay(r.startUnixMs)))];
+          days = daysOf(requests, spans);
           continue;
         }
         counters.failedBatches += taken.length;
@@ -150,7 +153,7 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions):
 
   return {
     write(batch: IngestBatch): Promise<void> {
-      const rows = batch.requests.length + batch.durationPoints.length;
+      const rows = batch.requests.length + batch.durationPoints.length + (batch.spans?.length ?? 0);
       if (rows === 0) return Promise.resolve();
       if (closed) return Promise.reject(errors.LAT_ERR_PIPELINE_CLOSED('closed'));
       // A single batch larger than the whole limit is still taken when nothing else waits,
@@ -180,14 +183,16 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions):
 }
 
 /** Everything one flush writes, inside its transaction. Partition DDL first (see partitions.ts). */
-async function writeRows(tx: Queryable, requests: RequestRow[], points: DurationPoint[], newDays: string[]):
+async function writeRows(tx: Queryable, requests: RequestRow[], points: DurationPoint[], newDays: string[], spans: SpanRow[]):
   Promise<{ insertedRequests: number; skippedPoints: number }> {
   await ensureDayPartitions(tx, newDays);
   const names = new Set<string>();
   for (const r of requests) names.add(r.serviceName);
   for (const p of points) names.add(p.serviceName);
+  for (const s of spans) names.add(s.serviceName);
   const serviceIds = await upsertServices(tx, [...names]);
   const insertedRequests = await insertRequests(tx, requests, serviceIds);
+  await insertSpans(tx, spans, serviceIds);
   let skippedPoints = 0;
   if (points.length > 0) {
     const states = await lockStreams(tx, points.map((p) => p.streamKey));
@@ -197,6 +202,15 @@ async function writeRows(tx: Queryable, requests: RequestRow[], points: Duration
     await upsertRollups(tx, toRollupRows(deltas, serviceIds));
   }
   return { insertedRequests, skippedPoints };
+}
+
+/** The UTC days (YYYY-MM-DD) of the rows' start times: the daily partitions they need. */
+function daysOf(requests: readonly RequestRow[], spans: readonly SpanRow[]): string[] {
+  // Day numbers first: one string per distinct day, not one Date per row.
+  const dayNumbers = new Set<number>();
+  for (const r of requests) dayNumbers.add(Math.floor(r.startUnixMs / 86_400_000));
+  for (const s of spans) dayNumbers.add(Math.floor(s.startUnixMs / 86_400_000));
+  return [...dayNumbers].map((n) => utcDay(n * 86_400_000));
 }
 
 function toStoreError(err: unknown, db: Db): LatticeError {

@@ -81,10 +81,47 @@ export interface DurationPoint {
   buckets: HistogramBuckets;
 }
 
+/** OTLP Span.SpanKind, spelled in lower case as stored in `spans.kind`. */
+export type SpanKindName = 'unspecified' | 'internal' | 'server' | 'client' | 'producer' | 'consumer';
+
+/**
+ * One span of any kind = one `spans` row: the pieces of a trace's journey across services
+ * (GET /traces/:traceId). SERVER spans are also RequestRows; this row keeps what the journey
+ * shows, not the request metrics.
+ */
+export interface SpanRow {
+  serviceName: string;
+  /** 32 lower-case hex characters. */
+  traceId: string;
+  /** 16 lower-case hex characters. */
+  spanId: string;
+  /** 16 lower-case hex characters, or null for a root span. */
+  parentSpanId: string | null;
+  /** The span name, NUL-free and at most MAX_SPAN_NAME_CHARS (display only, never a key). */
+  name: string;
+  kind: SpanKindName;
+  /** Span start as epoch milliseconds (fractional: microsecond precision survives). */
+  startUnixMs: number;
+  /** end − start, in milliseconds, fractional. */
+  durationMs: number;
+  /** OTLP Status.code: 0 unset, 1 ok, 2 error. */
+  statusCode: 0 | 1 | 2;
+  /** Status ERROR, or an HTTP status ≥ 500. */
+  error: boolean;
+  /** HTTP method (upper case, `_OTHER` for unknown ones) when the span carried one, else null. */
+  httpMethod: string | null;
+  /** `http.route` when the span carried one; UNMATCHED_ROUTE for a SERVER span without one; else null. */
+  httpRoute: string | null;
+  /** HTTP response status when the span carried one, else null. */
+  httpStatusCode: number | null;
+}
+
 /** What one OTLP export request translates to. */
 export interface IngestBatch {
   requests: RequestRow[];
   durationPoints: DurationPoint[];
+  /** Every span of a traces export (all kinds); absent or empty for metrics. */
+  spans?: SpanRow[];
 }
 
 /** Items of the request that were dropped, reported back as OTLP partial success. */
