@@ -117,11 +117,12 @@ export function trimExponential(h: ExponentialBuckets): ExponentialBuckets {
   return { ...h, offset: start === end ? 0 : h.offset + start, counts: h.counts.slice(start, end) };
 }
 
-/** A histogram at `scale` holding `values` (tests, and span durations folded into the histogram view). */
+/** A histogram at `scale` holding `values` (≤ 0 → zero bucket, NaN → nowhere); tests and fixtures. */
 export function recordExponential(values: Iterable<number>, scale: number): ExponentialBuckets {
   const byIndex = new Map<number, number>();
   let zeroCount = 0;
   for (const v of values) {
+    if (Number.isNaN(v)) continue; // like the SDK: NaN falls into no bucket
     if (!(v > 0)) { zeroCount++; continue; }
     const i = exponentialIndex(v, scale);
     byIndex.set(i, (byIndex.get(i) ?? 0) + 1);
