@@ -81,6 +81,7 @@ export function readConfig(env: Env, sources: ConfigSources, warn: Warn): Lattic
       'delta',
       warn,
     ),
+    expressLayerSpans: parseBoolean(env.LATTICE_EXPRESS_LAYER_SPANS, 'LATTICE_EXPRESS_LAYER_SPANS', warn),
     shutdownTimeoutMs: parsePositiveInt(
       env.LATTICE_SHUTDOWN_TIMEOUT_MS,
       'LATTICE_SHUTDOWN_TIMEOUT_MS',

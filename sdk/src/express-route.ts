@@ -101,6 +101,32 @@ interface Patchable {
   [key: string]: unknown;
 }
 
+const kOriginalUse = Symbol('lattice.route.originalUse');
+type MarkedUse = UseFn & { [kOriginalUse]?: UseFn };
+
+/**
+ * `use` is wrapped by plain assignment, without shimmer's `__wrapped` marks: the stock
+ * ExpressInstrumentation (LATTICE_EXPRESS_LAYER_SPANS) patches the same `Router.prototype.use`
+ * after us (it hooks `express`, which loads the router first) and *unwraps* any shimmer-wrapped
+ * `use` before wrapping its own, which silently dropped our mount paths ('/:userId' instead of
+ * '/api/users/:userId'; test/preload/express-layer-spans.test.ts). Unmarked, it wraps ours.
+ */
+function patchUse(target: unknown): void {
+  const obj = target as { use?: MarkedUse } | undefined;
+  const original = obj?.use;
+  if (obj === undefined || typeof original !== 'function' || original[kOriginalUse] !== undefined) return;
+  const patched: MarkedUse = wrapUse(original);
+  patched[kOriginalUse] = original;
+  obj.use = patched;
+}
+
+/** Restores `use` if ours is still the outermost wrapper (else another wrapper holds ours). */
+function unpatchUse(target: unknown): void {
+  const obj = target as { use?: MarkedUse } | undefined;
+  const original = obj?.use?.[kOriginalUse];
+  if (obj !== undefined && original !== undefined) obj.use = original;
+}
+
 export class ExpressRouteInstrumentation extends InstrumentationBase {
   constructor(config: InstrumentationConfig = {}) {
     super('@lattice/express-route', '0.1.0', config);
@@ -139,10 +165,10 @@ export class ExpressRouteInstrumentation extends InstrumentationBase {
         ['>=4.0.0 <5'],
         (exports: unknown) => {
           // Express 4 exports the router prototype object itself; routers get it via setPrototypeOf.
-          patchMethod(exports, 'use', wrapUse);
+          patchUse(exports);
           return exports;
         },
-        (exports: unknown) => unpatchMethod(exports, 'use'),
+        (exports: unknown) => unpatchUse(exports),
       ),
     ]);
 
@@ -150,10 +176,10 @@ export class ExpressRouteInstrumentation extends InstrumentationBase {
       'router',
       ['>=2.0.0 <3'],
       (exports: unknown) => {
-        patchMethod(protoOf(exports), 'use', wrapUse);
+        patchUse(protoOf(exports));
         return exports;
       },
-      (exports: unknown) => unpatchMethod(protoOf(exports), 'use'),
+      (exports: unknown) => unpatchUse(protoOf(exports)),
       [
         new InstrumentationNodeModuleFile(
           'router/lib/layer.js',

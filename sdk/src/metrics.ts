@@ -12,6 +12,7 @@
  * into the request's RPCMetadata in time for the SERVER span to get `http.route` (and its name).
  */
 import { ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { context } from '@opentelemetry/api';
 import type { Attributes, Histogram, Meter, Span } from '@opentelemetry/api';
@@ -51,6 +52,20 @@ export function normalizeMethod(method: string | undefined): string {
   return KNOWN_METHODS.has(method) ? method : '_OTHER';
 }
 
+/**
+ * The request's `http.route`: the route our Express capture recorded. A request Express handled
+ * but no route matched is `(unmatched)`, whatever the stock ExpressInstrumentation (opt-in, see
+ * LATTICE_EXPRESS_LAYER_SPANS) wrote into RPCMetadata from middleware paths. A request Express
+ * never saw keeps a route another instrumentation put in RPCMetadata, else `(unmatched)`.
+ * Express puts `req.app` on every request it handles (4 and 5: the request's prototype).
+ */
+export function routeFor(req: IncomingMessage, rpc: RPCMetadata | undefined): string {
+  const route = routeOf(req);
+  if (route !== undefined) return route;
+  if ((req as { app?: unknown }).app !== undefined) return UNMATCHED_ROUTE;
+  return (rpc?.type === RPCType.HTTP ? rpc.route : undefined) ?? UNMATCHED_ROUTE;
+}
+
 const kStart = Symbol('lattice.start');
 const kRpc = Symbol('lattice.rpc');
 const kCaller = Symbol('lattice.caller');
@@ -70,8 +85,7 @@ export function createServerDurationHook(meter: Meter): (span: Span, response: u
 
   function onServerResponseClose(this: TrackedResponse): void {
     const rpc = this[kRpc];
-    // Express's matched route; else one another instrumentation put in RPCMetadata; else none.
-    const route = routeOf(this.req) ?? (rpc?.type === RPCType.HTTP ? rpc.route : undefined) ?? UNMATCHED_ROUTE;
+    const route = routeFor(this.req, rpc);
     if (rpc !== undefined && rpc.type === RPCType.HTTP) rpc.route = route;
     const attributes: Attributes = {
       'http.request.method': normalizeMethod(this.req.method),

@@ -1,9 +1,19 @@
 /**
- * Assembles the OpenTelemetry SDK from a `LatticeConfig`: tracer provider (caller processor +
- * batch exporter), meter provider (one periodic reader, the exponential-histogram view), the
- * caller-stamping propagator, and the instrumentations (http, undici/fetch, express routes).
- * Built by hand rather than with NodeSDK so that nothing else is read from the environment
- * behind our back (log exporters, resource detectors, a second OTLP endpoint).
+ * Starts the OpenTelemetry Node SDK (`NodeSDK` from @opentelemetry/sdk-node) from a
+ * `LatticeConfig`, passing every component explicitly so that NodeSDK reads nothing else from
+ * the environment behind our back:
+ *
+ *  - resource: ours (service.name, OTEL_RESOURCE_ATTRIBUTES as parsed by `config.ts`), with
+ *    `autoDetectResources: false` (NodeSDK's default detectors would re-read
+ *    OTEL_RESOURCE_ATTRIBUTES without our warnings, and add host/process attributes including
+ *    the full command line);
+ *  - spanProcessors (caller processor + batch exporter), sampler, textMapPropagator;
+ *  - metricReaders (one periodic reader) and views (the exponential-histogram view);
+ *  - logRecordProcessors: [] — without it NodeSDK 0.223 builds an OTLP log exporter from
+ *    OTEL_LOGS_EXPORTER (default `otlp`) and registers a global LoggerProvider, so any log
+ *    record emitted through @opentelemetry/api-logs would be POSTed to /v1/logs;
+ *  - instrumentations: http, undici (fetch), our Express route capture, and the stock
+ *    `ExpressInstrumentation` only when LATTICE_EXPRESS_LAYER_SPANS=true.
  */
 import { createNoopMeter, metrics } from '@opentelemetry/api';
 import type { MeterProvider as ApiMeterProvider } from '@opentelemetry/api';
@@ -13,20 +23,21 @@ import { OTLPMetricExporter as OTLPMetricExporterJson } from '@opentelemetry/exp
 import { OTLPMetricExporter as OTLPMetricExporterProto } from '@opentelemetry/exporter-metrics-otlp-proto';
 import { OTLPTraceExporter as OTLPTraceExporterJson } from '@opentelemetry/exporter-trace-otlp-http';
 import { OTLPTraceExporter as OTLPTraceExporterProto } from '@opentelemetry/exporter-trace-otlp-proto';
-import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
-import { MeterProvider, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
   AlwaysOffSampler,
   AlwaysOnSampler,
   BatchSpanProcessor,
-  NodeTracerProvider,
   ParentBasedSampler,
   TraceIdRatioBasedSampler,
-} from '@opentelemetry/sdk-trace-node';
-import type { Sampler } from '@opentelemetry/sdk-trace-node';
+} from '@opentelemetry/sdk-trace-base';
+import type { Sampler } from '@opentelemetry/sdk-trace-base';
 import { createCallerPropagator, CallerSpanProcessor } from './caller';
 import { exportError } from './errors';
 import { ExpressRouteInstrumentation } from './express-route';
@@ -103,8 +114,21 @@ export function startSdk(config: LatticeConfig): RunningSdk {
   const traceExporter = json
     ? new OTLPTraceExporterJson({ ...exporterOptions, url: config.tracesUrl })
     : new OTLPTraceExporterProto({ ...exporterOptions, url: config.tracesUrl });
-  const tracerProvider = new NodeTracerProvider({
+  const metricOptions = {
+    ...exporterOptions,
+    url: config.metricsUrl,
+    temporalityPreference: toTemporality(config.temporality),
+  };
+  const metricExporter = json ? new OTLPMetricExporterJson(metricOptions) : new OTLPMetricExporterProto(metricOptions);
+
+  const http = new HttpInstrumentation();
+  const undici = new UndiciInstrumentation();
+  const instrumentations: Instrumentation[] = [http, undici, new ExpressRouteInstrumentation()];
+  if (config.expressLayerSpans) instrumentations.push(new ExpressInstrumentation());
+
+  const sdk = new NodeSDK({
     resource,
+    autoDetectResources: false,
     sampler: createSampler(config.sampler, config.samplerRatio),
     spanProcessors: [
       new CallerSpanProcessor(),
@@ -113,43 +137,29 @@ export function startSdk(config: LatticeConfig): RunningSdk {
         exportTimeoutMillis: config.exportTimeoutMs,
       }),
     ],
-  });
-  tracerProvider.register({ propagator: createCallerPropagator(config.serviceName) });
-
-  const metricOptions = {
-    ...exporterOptions,
-    url: config.metricsUrl,
-    temporalityPreference: toTemporality(config.temporality),
-  };
-  const metricExporter = json ? new OTLPMetricExporterJson(metricOptions) : new OTLPMetricExporterProto(metricOptions);
-  const meterProvider = new MeterProvider({
-    resource,
-    views: [SERVER_DURATION_VIEW],
-    readers: [
+    textMapPropagator: createCallerPropagator(config.serviceName),
+    metricReaders: [
       new PeriodicExportingMetricReader({
         exporter: metricExporter,
         exportIntervalMillis: config.metricExportIntervalMs,
         exportTimeoutMillis: config.exportTimeoutMs,
       }),
     ],
+    views: [SERVER_DURATION_VIEW],
+    logRecordProcessors: [],
+    instrumentations,
   });
-  metrics.setGlobalMeterProvider(meterProvider);
-
-  const http = new HttpInstrumentation({
-    responseHook: createServerDurationHook(meterProvider.getMeter(METER_NAME)),
-  });
-  const undici = new UndiciInstrumentation();
-  registerInstrumentations({
-    instrumentations: [http, undici, new ExpressRouteInstrumentation()],
-    tracerProvider,
-  });
-  http.setMeterProvider(noopMeterProvider);
-  undici.setMeterProvider(noopMeterProvider);
+  sdk.start();
+  // The MeterProvider exists once NodeSDK has started (the API has no proxy meter provider).
+  http.setConfig({ ...http.getConfig(), responseHook: createServerDurationHook(metrics.getMeterProvider().getMeter(METER_NAME)) });
+  // NodeSDK hands the global MeterProvider to every instrumentation; the SDK records the one
+  // duration histogram itself (`metrics.ts`), so the instrumentations' own metrics stay off.
+  for (const instrumentation of instrumentations) instrumentation.setMeterProvider(noopMeterProvider);
 
   return {
     // Instrumentations stay in place: the app may still be draining requests.
     async shutdown() {
-      await Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()]);
+      await sdk.shutdown().catch(() => undefined);
     },
   };
 }

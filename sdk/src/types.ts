@@ -39,6 +39,11 @@ export interface LatticeConfig {
   spanBatchDelayMs: number;
   /** OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE; delta by default. */
   temporality: TemporalityPreference;
+  /**
+   * LATTICE_EXPRESS_LAYER_SPANS=true: also run the stock ExpressInstrumentation for one span per
+   * middleware / router / handler. Off by default; `http.route` always comes from our own capture.
+   */
+  expressLayerSpans: boolean;
   /** LATTICE_SHUTDOWN_TIMEOUT_MS: the longest the SDK holds up exit to flush; 2000 by default. */
   shutdownTimeoutMs: number;
 }

@@ -38,6 +38,7 @@ describe('readConfig', () => {
       exportTimeoutMs: 1000,
       spanBatchDelayMs: 500,
       temporality: 'delta',
+      expressLayerSpans: false,
       shutdownTimeoutMs: 2000,
     });
   });
@@ -57,6 +58,7 @@ describe('readConfig', () => {
       OTEL_BSP_SCHEDULE_DELAY: '250',
       OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE: 'Cumulative',
       LATTICE_SHUTDOWN_TIMEOUT_MS: '1500',
+      LATTICE_EXPRESS_LAYER_SPANS: 'true',
     });
     expect(warnings).toEqual([]);
     expect(config).toMatchObject({
@@ -73,6 +75,7 @@ describe('readConfig', () => {
       exportTimeoutMs: 3000,
       spanBatchDelayMs: 250,
       temporality: 'cumulative',
+      expressLayerSpans: true,
       shutdownTimeoutMs: 1500,
     });
   });

@@ -38,6 +38,21 @@ describe('preload lifecycle', () => {
     }
   });
 
+  it('sends no logs: NodeSDK starts no log exporter, even when the app emits log records', async () => {
+    const app = await spawnApp({
+      script: 'plain-app/app.js',
+      collectorUrl: collector.url,
+      env: { ...NO_TIMER_EXPORTS, EMIT_LOG: '1', OTEL_SERVICE_NAME: 'svc' },
+    });
+    for (let i = 0; i < 3; i++) expect(await hit(app.url)).toBe(200);
+    app.proc.kill('SIGTERM');
+    await app.exited;
+    // The flush on SIGTERM sent spans and metrics, so a log processor would have flushed too.
+    expect(collector.serverSpans('svc')).toHaveLength(3);
+    expect(collector.requests.map((r) => r.path).filter((p) => p.includes('logs'))).toEqual([]);
+    expect(app.stderr()).toBe('');
+  });
+
   it('starts nothing when OTEL_SDK_DISABLED=true', async () => {
     const app = await spawnApp({ script: 'plain-app/app.js', collectorUrl: collector.url, env: { OTEL_SDK_DISABLED: 'true' } });
     expect(await hit(app.url)).toBe(200);
