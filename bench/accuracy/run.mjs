@@ -279,7 +279,7 @@ async function costSection() {
   const mask = values.length - 1;
   const variants = costVariants();
   // CPU time of this process (process.cpuUsage), not wall time: on a shared, loaded machine the
-  // wall clock also counts time spent waiting for a core (measured here: wall 2–4 × CPU).
+  // wall clock also counts time spent waiting for a core (measured here: wall 2–7 × CPU).
   const samples = variants.map(() => []);
   const wallSamples = variants.map(() => []);
   for (let round = 0; round < rounds + 1; round++) {
