@@ -19,6 +19,13 @@ export interface ReceiverConfig {
   /** Rows waiting to be committed before new exports get 429. */
   maxQueuedRows: number;
   logLevel: string;
+  /** Days kept: raw request rows (whole daily partitions dropped), 1-minute, 5-minute, hourly rollups. */
+  retentionRawDays: number;
+  retention1mDays: number;
+  retention5mDays: number;
+  retention1hDays: number;
+  /** Distinct routes stored per service; later routes are stored as '(overflow)'. */
+  maxRoutesPerService: number;
   /** Apdex T in ms: satisfied ≤ T, tolerating ≤ 4T (LATTICE_APDEX_T_MS). */
   apdexTMs: number;
   /** A service without data for this long is grey (LATTICE_STALE_AFTER_S). */
@@ -64,6 +71,11 @@ export function loadConfig(env: Env = process.env): ReceiverConfig {
     writeBatchRows: intSetting(env, 'LATTICE_WRITE_BATCH_ROWS', 5000, 1, 1_000_000),
     maxQueuedRows: intSetting(env, 'LATTICE_MAX_QUEUED_ROWS', 200_000, 1, 100_000_000),
     logLevel: env.LATTICE_LOG_LEVEL || 'info',
+    retentionRawDays: intSetting(env, 'LATTICE_RETENTION_RAW_DAYS', 7, 1, 36_500),
+    retention1mDays: intSetting(env, 'LATTICE_RETENTION_1M_DAYS', 30, 1, 36_500),
+    retention5mDays: intSetting(env, 'LATTICE_RETENTION_5M_DAYS', 90, 1, 36_500),
+    retention1hDays: intSetting(env, 'LATTICE_RETENTION_1H_DAYS', 400, 1, 36_500),
+    maxRoutesPerService: intSetting(env, 'LATTICE_MAX_ROUTES_PER_SERVICE', 1000, 1, 1_000_000),
     apdexTMs: intSetting(env, 'LATTICE_APDEX_T_MS', 500, 1, 600_000),
     staleAfterS: intSetting(env, 'LATTICE_STALE_AFTER_S', 120, 1, 86_400 * 30),
     healthErrorYellow: fractionSetting(env, 'LATTICE_HEALTH_ERROR_YELLOW', 0.01),
