@@ -12,6 +12,7 @@ import { migrate } from './store/migrate.js';
 import { createBatchingWriter } from './pipeline/batching-writer.js';
 import { buildServer } from './server.js';
 import { startDemo, type DemoHandle } from './demo.js';
+import { startMaintenance } from './store/maintenance/maintenance.js';
 
 const log = (line: string) => { process.stderr.write(`${line}\n`); };
 
@@ -33,6 +34,8 @@ async function serve(config: ReceiverConfig, withDemo: boolean): Promise<void> {
     }
     throw err;
   }
+  // Rollups 1m → 5m → 1h and retention, every 30 s, by one replica at a time.
+  const maintenance = startMaintenance(db, config);
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
@@ -53,6 +56,7 @@ async function serve(config: ReceiverConfig, withDemo: boolean): Promise<void> {
     await demo?.stop();
     await app.close();
     await writer.close();
+    await maintenance.stop();
     await db.close();
     process.exit(0);
   };
