@@ -4,6 +4,8 @@
  *
  *   lattice-receiver            the receiver (PGlite under ./.lattice unless DATABASE_URL is set)
  *   lattice-receiver --demo     the receiver plus three instrumented demo services under traffic
+ *   lattice-receiver routes --service NAME [--window 1h] [--watch] [--url URL]
+ *                               a service's routes from a running receiver (cli/routes-command.ts)
  */
 import { loadConfig, type ReceiverConfig } from './config.js';
 import { errors, LatticeError } from './errors.js';
@@ -11,6 +13,7 @@ import { openDb } from './store/open-db.js';
 import { migrate } from './store/migrate.js';
 import { createBatchingWriter } from './pipeline/batching-writer.js';
 import { buildServer } from './server.js';
+import { runRoutesCli } from './cli/routes-command.js';
 import { startDemo, type DemoHandle } from './demo.js';
 import { startMaintenance } from './store/maintenance/maintenance.js';
 
@@ -65,6 +68,10 @@ async function serve(config: ReceiverConfig, withDemo: boolean): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'routes') {
+    process.exitCode = await runRoutesCli(argv.slice(1));
+    return;
+  }
   const config = loadConfig();
   await serve(config, argv.includes('--demo'));
 }
