@@ -122,7 +122,7 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions):
         counters.committedPoints += points.length;
         counters.skippedPoints += result.skippedPoints;
         for (const p of taken) p.resolve();
-        if (commitListeners.size > 0) notifyCommit(requests, points);
+        if (commitListeners.size > 0) notifyCommit(requests, points, spans);
         return;
       } catch (err) {
         const state = sqlState(err) ?? '';
@@ -142,10 +142,11 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions):
     }
   }
 
-  function notifyCommit(requests: RequestRow[], points: DurationPoint[]): void {
+  function notifyCommit(requests: RequestRow[], points: DurationPoint[], spans: SpanRow[]): void {
     const services = new Set<string>();
     for (const r of requests) services.add(r.serviceName);
     for (const p of points) services.add(p.serviceName);
+    for (const s of spans) services.add(s.serviceName);
     for (const listener of commitListeners) {
       try { listener(services); } catch { /* a listener must not break the writer */ }
     }

@@ -8,6 +8,7 @@ import uPlot from '/vendor/uplot/uPlot.esm.js';
  */
 export function createChart(container, spec) {
   const width = () => Math.max(260, container.clientWidth - 8);
+  let sparse = true;
   const opts = {
     title: spec.title,
     width: width(),
@@ -18,6 +19,9 @@ export function createChart(container, spec) {
       {},
       ...spec.series.map((s) => ({
         label: s.label, stroke: s.stroke, width: 1.5, spanGaps: false,
+        // Isolated minutes (a service that just started, sparse traffic) have no neighbour to draw a
+        // line to: show points while the data is sparse.
+        points: { show: () => sparse, size: 5, fill: s.stroke },
         value: (/** @type {any} */ _u, /** @type {number | null} */ v) => (v === null || v === undefined ? '—' : spec.format(v)),
       })),
     ],
@@ -36,6 +40,8 @@ export function createChart(container, spec) {
   return {
     /** @param {number[]} xs epoch seconds @param {(number | null)[][]} ys */
     setData(xs, ys) {
+      const values = ys.reduce((n, series) => n + series.filter((v) => v !== null && v !== undefined).length, 0);
+      sparse = values < 40 * ys.length;
       plot.setData(/** @type {any} */ ([xs, ...ys]));
       container.dataset.points = String(xs.length);
     },

@@ -7,6 +7,9 @@ export const NO_DATA = '—';
 /** @param {number | null | undefined} v */
 export function formatRpm(v) {
   if (v === null || v === undefined) return NO_DATA;
+  if (v === 0) return '0';
+  // A quiet service (1 request in an hour = 0.017/min) must not read as zero.
+  if (v < 1) return v.toPrecision(2);
   return v >= 100 ? String(Math.round(v)) : v.toFixed(1);
 }
 
@@ -14,7 +17,8 @@ export function formatRpm(v) {
 export function formatMs(v) {
   if (v === null || v === undefined) return NO_DATA;
   if (v < 10) return `${v.toFixed(2)} ms`;
-  if (v < 1000) return `${v.toFixed(1)} ms`;
+  if (v < 100) return `${v.toFixed(1)} ms`;
+  if (v < 1000) return `${Math.round(v)} ms`;
   return `${(v / 1000).toFixed(2)} s`;
 }
 

@@ -53,7 +53,8 @@ function renderWaterfall(trace) {
   const rows = spans.map((s) => {
     const label = el('div', { class: 'wf-label' },
       link(serviceHref(s.service), s.service, `svc-badge ${hueClass(s.service)}`),
-      ' ', el('span', { class: 'wf-name' }, s.name ?? `${s.method ?? ''} ${s.route ?? ''}`));
+      ' ', el('span', { class: 'wf-name' }, s.name ?? `${s.method ?? ''} ${s.route ?? ''}`),
+      s.kind === 'client' ? el('span', { class: 'muted' }, ' outgoing call') : null);
     label.style.paddingLeft = `${Math.min(s.depth ?? 0, 12) * 14}px`;
     const bar = el('div', { class: `wf-bar ${hueClass(s.service)}${s.error ? ' wf-error' : ''}` });
     bar.style.left = `${Math.max(0, Math.min(100, ((s.offsetMs ?? 0) / total) * 100))}%`;

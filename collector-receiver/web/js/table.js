@@ -34,7 +34,7 @@ export function createTable(spec) {
   });
   const count = el('span', { class: 'muted table-count' });
   const filterInput = spec.filterText
-    ? el('input', { type: 'search', class: 'filter', placeholder: spec.filterPlaceholder ?? 'Filter', 'aria-label': `Filter ${spec.name}`,
+    ? el('input', { type: 'search', class: 'filter', placeholder: spec.filterPlaceholder ?? 'Filter', 'aria-label': spec.filterPlaceholder ?? `Filter ${spec.name}`,
       oninput: (/** @type {Event} */ e) => { filter = /** @type {HTMLInputElement} */ (e.target).value.trim().toLowerCase(); render(); } })
     : null;
   const table = el('table', { class: 'data', dataset: { table: spec.name } }, el('thead', {}, el('tr', {}, headCells)), tbody);
