@@ -16,7 +16,7 @@ import type { IExportTraceServiceRequest, IKeyValue, ISpan } from '../otlp/inter
 import { RejectionCollector } from './rejections.js';
 import { UNMATCHED_ROUTE } from './rows.js';
 import type { Rejection, SpanKindName, SpanRow } from './rows.js';
-import { arrayField, objectField, serviceNameOf, serviceNameProblem, timeWindowProblem } from './structure.js';
+import { arrayField, MAX_AGE_MS, MAX_FUTURE_MS, objectField, serviceNameOf, serviceNameProblem, timeWindowProblem } from './structure.js';
 import { MAX_ROUTE_BYTES, storableTextProblem, toWellFormed } from './text.js';
 import { describe, toBigInt, toHexId, toOptionalHexId } from './values.js';
 
@@ -98,37 +98,56 @@ export function toSpanRows(request: IExportTraceServiceRequest, nowMs: number): 
 
 /** One span → a row, or "<field> should be …, instead got …" naming what was wrong. */
 function toSpanRow(span: ISpan, kind: SpanKindName, serviceName: string, nowMs: number): SpanRow | string {
-  const traceId = toHexId(span.traceId, 16);
-  if ('problem' in traceId) return `traceId ${traceId.problem}`;
-  const spanId = toHexId(span.spanId, 8);
-  if ('problem' in spanId) return `spanId ${spanId.problem}`;
-  const parentSpanId = toOptionalHexId(span.parentSpanId, 8);
-  if ('problem' in parentSpanId) return `parentSpanId ${parentSpanId.problem}`;
+  // Fast paths first (well-formed ids and times, the case of nearly every span): they allocate no
+  // Buffer or BigInt. On any doubt the shared validators of values.ts/structure.ts decide and word
+  // the problem, so the messages are those of toRequestRows. bench/span-rows measures the gain.
+  const traceIdHex = fastHexId(span.traceId, 16) ?? toHexId(span.traceId, 16);
+  if (typeof traceIdHex !== 'string' && 'problem' in traceIdHex) return `traceId ${traceIdHex.problem}`;
+  const spanIdHex = fastHexId(span.spanId, 8) ?? toHexId(span.spanId, 8);
+  if (typeof spanIdHex !== 'string' && 'problem' in spanIdHex) return `spanId ${spanIdHex.problem}`;
+  const rawParent = span.parentSpanId;
+  const parentHex = rawParent === undefined || rawParent === null || rawParent.length === 0
+    ? { hex: null }
+    : fastHexId(rawParent, 8) ?? toOptionalHexId(rawParent, 8);
+  if (typeof parentHex !== 'string' && 'problem' in parentHex) return `parentSpanId ${parentHex.problem}`;
 
-  const start = toBigInt(span.startTimeUnixNano);
-  if (start === undefined || start <= 0n) {
-    return `startTimeUnixNano should be a positive integer of nanoseconds, instead got '${describe(span.startTimeUnixNano)}'`;
+  const startMicros = fastMicros(span.startTimeUnixNano);
+  const endMicros = fastMicros(span.endTimeUnixNano);
+  let startUnixMs: number;
+  let durationMs: number;
+  if (startMicros !== undefined && endMicros !== undefined && endMicros >= startMicros
+    && startMicros / 1000 >= nowMs - MAX_AGE_MS + 1 && endMicros / 1000 <= nowMs + MAX_FUTURE_MS - 1) {
+    startUnixMs = startMicros / 1000;
+    durationMs = fastDurationMs(span.startTimeUnixNano, span.endTimeUnixNano)
+      ?? Number(toBigInt(span.endTimeUnixNano)! - toBigInt(span.startTimeUnixNano)!) / 1e6;
+  } else {
+    const start = toBigInt(span.startTimeUnixNano);
+    if (start === undefined || start <= 0n) {
+      return `startTimeUnixNano should be a positive integer of nanoseconds, instead got '${describe(span.startTimeUnixNano)}'`;
+    }
+    const end = toBigInt(span.endTimeUnixNano);
+    if (end === undefined || end <= 0n) {
+      return `endTimeUnixNano should be a positive integer of nanoseconds, instead got '${describe(span.endTimeUnixNano)}'`;
+    }
+    if (end < start) return `endTimeUnixNano should be at or after startTimeUnixNano ${start}, instead got ${end}`;
+    const startProblem = timeWindowProblem(start, nowMs);
+    if (startProblem !== undefined) return `startTimeUnixNano ${startProblem}`;
+    const endProblem = timeWindowProblem(end, nowMs);
+    if (endProblem !== undefined) return `endTimeUnixNano ${endProblem}`;
+    // Microseconds are exact in a double at today's epoch; dividing by 1000 keeps them.
+    startUnixMs = Number(start / 1000n) / 1000;
+    durationMs = Number(end - start) / 1e6;
   }
-  const end = toBigInt(span.endTimeUnixNano);
-  if (end === undefined || end <= 0n) {
-    return `endTimeUnixNano should be a positive integer of nanoseconds, instead got '${describe(span.endTimeUnixNano)}'`;
-  }
-  if (end < start) return `endTimeUnixNano should be at or after startTimeUnixNano ${start}, instead got ${end}`;
-  const startProblem = timeWindowProblem(start, nowMs);
-  if (startProblem !== undefined) return `startTimeUnixNano ${startProblem}`;
-  const endProblem = timeWindowProblem(end, nowMs);
-  if (endProblem !== undefined) return `endTimeUnixNano ${endProblem}`;
 
   const row: SpanRow = {
     serviceName,
-    traceId: traceId.hex,
-    spanId: spanId.hex,
-    parentSpanId: parentSpanId.hex,
+    traceId: typeof traceIdHex === 'string' ? traceIdHex : traceIdHex.hex,
+    spanId: typeof spanIdHex === 'string' ? spanIdHex : spanIdHex.hex,
+    parentSpanId: typeof parentHex === 'string' ? parentHex : parentHex.hex,
     name: toSpanName(span.name),
     kind,
-    // Microseconds are exact in a double at today's epoch; dividing by 1000 keeps them.
-    startUnixMs: Number(start / 1000n) / 1000,
-    durationMs: Number(end - start) / 1e6,
+    startUnixMs,
+    durationMs,
     statusCode: toStatusCode((span as { status?: SpanStatus | null }).status),
     error: false,
     httpMethod: null,
@@ -139,6 +158,71 @@ function toSpanRow(span: ISpan, kind: SpanKindName, serviceName: string, nowMs: 
   if (problem !== undefined) return problem;
   row.error = row.statusCode === 2 || (row.httpStatusCode !== null && row.httpStatusCode >= 500);
   return row;
+}
+
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const LOWER_HEX = /^[0-9a-f]+$/;
+
+/**
+ * A well-formed, non-zero id as lower-case hex without allocating a Buffer (protobuf bytes of the
+ * right length, or JSON lower-case hex of the right length); undefined when toHexId must decide.
+ */
+function fastHexId(value: ISpan['traceId'], bytes: number): string | undefined {
+  if (value instanceof Uint8Array) {
+    if (value.length !== bytes) return undefined;
+    let hex = '';
+    let any = 0;
+    for (let i = 0; i < bytes; i++) {
+      const b = value[i]!;
+      any |= b;
+      hex += HEX_BYTE[b];
+    }
+    return any === 0 ? undefined : hex;
+  }
+  if (typeof value === 'string' && value.length === bytes * 2 && LOWER_HEX.test(value) && !/^0+$/.test(value)) return value;
+  return undefined;
+}
+
+const TWO_POW_32 = 4294967296;
+
+/**
+ * Epoch nanoseconds (protobuf Long, JSON decimal string) → whole microseconds as an exact double,
+ * without BigInt; undefined when the value is not a plain positive timestamp (toBigInt decides).
+ * Long: ns = high·2^32 + low = high·(4294967·1000 + 296) + low, so
+ * µs = high·4294967 + ⌊(high·296 + low) / 1000⌋ — every term stays below 2^53.
+ */
+function fastMicros(value: ISpan['startTimeUnixNano']): number | undefined {
+  if (typeof value === 'object' && value !== null) {
+    const high = value.high >>> 0;
+    const low = value.low >>> 0;
+    if (typeof value.high !== 'number' || typeof value.low !== 'number' || (value.unsigned === false && value.high < 0)) return undefined;
+    const micros = high * 4294967 + Math.floor((high * 296 + low) / 1000);
+    return micros > 0 ? micros : undefined;
+  }
+  if (typeof value === 'string') {
+    // 19 digits until 2286: the µs part (16 digits) is below 2^53.
+    if (value.length < 4 || value.length > 19 || !/^\d+$/.test(value)) return undefined;
+    const micros = Number(value.slice(0, -3));
+    return micros > 0 ? micros : undefined;
+  }
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value > 0) return Math.floor(value / 1000);
+  return undefined;
+}
+
+/** end − start in ms from the nanosecond values, exactly, when both are Longs or decimal strings. */
+function fastDurationMs(start: ISpan['startTimeUnixNano'], end: ISpan['endTimeUnixNano']): number | undefined {
+  if (typeof start === 'object' && start !== null && typeof end === 'object' && end !== null) {
+    const ns = ((end.high >>> 0) - (start.high >>> 0)) * TWO_POW_32 + ((end.low >>> 0) - (start.low >>> 0));
+    return Number.isSafeInteger(ns) && ns >= 0 ? ns / 1e6 : undefined;
+  }
+  if (typeof start === 'string' && typeof end === 'string' && start.length === end.length && start.length > 9) {
+    // Same length: the leading digits cancel; the last 15 digits hold any span shorter than 11 days.
+    const cut = Math.max(0, start.length - 15);
+    if (start.slice(0, cut) !== end.slice(0, cut)) return undefined;
+    const ns = Number(end.slice(cut)) - Number(start.slice(cut));
+    return ns >= 0 ? ns / 1e6 : undefined;
+  }
+  return undefined;
 }
 
 /** Display name: NUL (which PostgreSQL cannot store) → U+FFFD, lone surrogates → U+FFFD, capped. */

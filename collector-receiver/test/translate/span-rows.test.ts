@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { decodeTraceRequest } from '../../src/otlp/decode.js';
 import type { IExportTraceServiceRequest } from '../../src/otlp/internal-types.js';
@@ -58,6 +59,41 @@ describe('toSpanRows', () => {
     const requests = toRequestRows(request, now).rows;
     expect(servers.map((s) => [s.serviceName, s.traceId, s.spanId, s.startUnixMs, s.durationMs, s.httpRoute]))
       .toEqual(requests.map((r) => [r.serviceName, r.traceId, r.spanId, r.startUnixMs, r.responseTimeMs, r.route]));
+  });
+
+  it('reads times and ids exactly like toRequestRows, for Long, decimal-string and number timestamps', () => {
+    const now = Date.now();
+    const nowNs = BigInt(now) * 1_000_000n;
+    const long = (ns: bigint) => ({ low: Number(ns & 0xffffffffn) | 0, high: Number(ns >> 32n) | 0, unsigned: true });
+    fc.assert(fc.property(
+      fc.bigInt({ min: -(7n * 86_400_000_000_000n) + 1_000_000n, max: 3_500_000_000_000n }),
+      fc.bigInt({ min: 0n, max: 20n * 86_400_000_000_000n }),
+      fc.constantFrom('long', 'string', 'number'),
+      fc.uint8Array({ minLength: 16, maxLength: 16 }),
+      fc.boolean(),
+      (offset, duration, spelling, idBytes, upper) => {
+        const start = nowNs + offset;
+        const end = start + duration;
+        const encode = (ns: bigint) => (spelling === 'long' ? long(ns) : spelling === 'string' ? ns.toString() : Number(ns));
+        const hex = Buffer.from(idBytes).toString('hex');
+        const request: IExportTraceServiceRequest = { resourceSpans: [{ scopeSpans: [{ spans: [{
+          ...fromJson(jsonTraceRequest([jsonServerSpan()])).resourceSpans![0]!.scopeSpans![0]!.spans![0],
+          traceId: spelling === 'long' ? idBytes : upper ? hex.toUpperCase() : hex,
+          spanId: spelling === 'long' ? idBytes.subarray(0, 8) : hex.slice(0, 16),
+          startTimeUnixNano: encode(start) as never, endTimeUnixNano: encode(end) as never,
+        }] }] }] };
+        const spanResult = toSpanRows(request, now);
+        const requestResult = toRequestRows(request, now);
+        expect(spanResult.rows.length).toBe(requestResult.rows.length);
+        if (requestResult.rows.length === 0) {
+          // Rejected alike: toRequestRows words it, toSpanRows leaves SERVER spans to it.
+          expect(spanResult.rejection.rejected).toBe(0);
+          return;
+        }
+        const [a, b] = [spanResult.rows[0]!, requestResult.rows[0]!];
+        expect([a.traceId, a.spanId, a.startUnixMs, a.durationMs]).toEqual([b.traceId, b.spanId, b.startUnixMs, b.responseTimeMs]);
+      },
+    ), { numRuns: 500 });
   });
 
   it.each([
