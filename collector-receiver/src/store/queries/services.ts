@@ -4,22 +4,34 @@ import type { Queryable } from '../db.js';
  * Ids of `names`, creating services met for the first time. last_seen_at is refreshed at most
  * every 10 s per service, so a hot service's row is not locked by every flush.
  * Returns name → id (ids as decimal strings: bigint).
+ *
+ * Ids are matched to names by their position in the input (WITH ORDINALITY), never by the name
+ * read back: PGlite drops a leading U+FEFF from returned text, so a service named "\ufeffx" was
+ * not found again and its whole batch failed (regression test: test/regression/service-names.test.ts).
  */
 export async function upsertServices(tx: Queryable, names: readonly string[]): Promise<Map<string, string>> {
   const unique = [...new Set(names)].sort();
   const ids = new Map<string, string>();
   if (unique.length === 0) return ids;
-  const upserted = await tx.query<{ id: string; name: string }>(
-    `INSERT INTO services (name) SELECT unnest($1::text[])
-     ON CONFLICT (name) DO UPDATE SET last_seen_at = now()
-       WHERE services.last_seen_at < now() - interval '10 seconds'
-     RETURNING id::text AS id, name`, [unique]);
-  for (const row of upserted.rows) ids.set(row.name, row.id);
-  const rest = unique.filter((n) => !ids.has(n));
-  if (rest.length > 0) {
-    const existing = await tx.query<{ id: string; name: string }>(
-      'SELECT id::text AS id, name FROM services WHERE name = ANY($1::text[])', [rest]);
-    for (const row of existing.rows) ids.set(row.name, row.id);
+  const upserted = await tx.query<{ ord: string; id: string | null }>(
+    `WITH input AS (SELECT name, ord FROM unnest($1::text[]) WITH ORDINALITY AS u(name, ord)),
+          ins AS (INSERT INTO services (name) SELECT name FROM input
+                  ON CONFLICT (name) DO UPDATE SET last_seen_at = now()
+                    WHERE services.last_seen_at < now() - interval '10 seconds'
+                  RETURNING id, name)
+     SELECT input.ord::text AS ord, coalesce(ins.id, s.id)::text AS id
+       FROM input LEFT JOIN ins ON ins.name = input.name LEFT JOIN services s ON s.name = input.name`, [unique]);
+  const missing: string[] = [];
+  for (const row of upserted.rows) {
+    const name = unique[Number(row.ord) - 1]!;
+    if (row.id === null) missing.push(name); else ids.set(name, row.id);
+  }
+  if (missing.length > 0) {
+    // Inserted by another replica after this statement's snapshot: visible to a new statement.
+    const existing = await tx.query<{ ord: string; id: string }>(
+      `SELECT u.ord::text AS ord, s.id::text AS id
+         FROM unnest($1::text[]) WITH ORDINALITY AS u(name, ord) JOIN services s ON s.name = u.name`, [missing]);
+    for (const row of existing.rows) ids.set(missing[Number(row.ord) - 1]!, row.id);
   }
   return ids;
 }
