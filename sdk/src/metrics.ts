@@ -1,26 +1,19 @@
 /**
- * `http.server.request.duration`, recorded by the SDK itself.
+ * `http.server.request.duration` and its attributes: the exponential-histogram view, method
+ * normalisation, the route a request is reported under, and the cached attribute objects.
  *
  * instrumentation-http's own duration metric cannot carry the caller or our route template, and
- * it would count the request a second time, so its meter is a no-op (see `sdk.ts`) and this
- * module records the one histogram. The recording hangs off the server response's 'close' event
- * (which also fires for aborted requests, exactly once), registered from instrumentation-http's
- * `responseHook`. That hook runs for every request, sampled or not, so traces can be sampled at
- * 10 % while every request is counted.
- *
- * Our 'close' listener is added before instrumentation-http's own, so it also writes the route
- * into the request's RPCMetadata in time for the SERVER span to get `http.route` (and its name).
+ * it would count a request twice, so its meter is a no-op (see `sdk.ts`); `server-requests.ts`
+ * records the one histogram for every request, sampled or not, so traces can be sampled at 10 %
+ * while every request is counted.
  */
-import { ServerResponse } from 'node:http';
 import type { IncomingMessage } from 'node:http';
-import { performance } from 'node:perf_hooks';
-import { context } from '@opentelemetry/api';
-import type { Attributes, Histogram, Meter, Span } from '@opentelemetry/api';
-import { getRPCMetadata, RPCType } from '@opentelemetry/core';
+import type { Attributes } from '@opentelemetry/api';
+import { RPCType } from '@opentelemetry/core';
 import type { RPCMetadata } from '@opentelemetry/core';
 import { AggregationType } from '@opentelemetry/sdk-metrics';
 import type { ViewOptions } from '@opentelemetry/sdk-metrics';
-import { CALLER_ATTRIBUTE, callerOf } from './caller';
+import { CALLER_ATTRIBUTE } from './caller';
 import { routeOf } from './express-route';
 import { UNMATCHED_ROUTE } from './route';
 
@@ -66,47 +59,40 @@ export function routeFor(req: IncomingMessage, rpc: RPCMetadata | undefined): st
   return (rpc?.type === RPCType.HTTP ? rpc.route : undefined) ?? UNMATCHED_ROUTE;
 }
 
-const kStart = Symbol('lattice.start');
-const kRpc = Symbol('lattice.rpc');
-const kCaller = Symbol('lattice.caller');
+/** The request is known to have been cut short: no complete response was sent. */
+const ABORTED = 'aborted';
 
-interface TrackedResponse extends ServerResponse {
-  [kStart]?: number;
-  [kRpc]?: RPCMetadata;
-  [kCaller]?: string;
-}
+/**
+ * Attribute objects for the duration histogram, one per (method, route, status), built once and
+ * reused: sdk-metrics keeps the object it is handed, and a hello-world request would otherwise
+ * allocate one per request. Requests with a caller or cut short get a fresh object: the caller
+ * comes from the request's baggage (any value a client sends), so caching it would let clients
+ * grow the cache without bound. Routes and statuses are bounded (templates, `(unmatched)`, 100-599)
+ * and methods are normalised, so the cache is too.
+ */
+export class DurationAttributes {
+  private readonly cache = new Map<string, Map<string, Map<number, Attributes>>>();
 
-/** Returns instrumentation-http's `responseHook` that records the duration of every server request. */
-export function createServerDurationHook(meter: Meter): (span: Span, response: unknown) => void {
-  const histogram: Histogram = meter.createHistogram(SERVER_DURATION_METRIC, {
-    description: 'Duration of HTTP server requests.',
-    unit: 's',
-  });
-
-  function onServerResponseClose(this: TrackedResponse): void {
-    const rpc = this[kRpc];
-    const route = routeFor(this.req, rpc);
-    if (rpc !== undefined && rpc.type === RPCType.HTTP) rpc.route = route;
-    const attributes: Attributes = {
-      'http.request.method': normalizeMethod(this.req.method),
-      'http.route': route,
-      'http.response.status_code': this.statusCode,
-    };
-    const caller = this[kCaller];
-    if (caller !== undefined) attributes[CALLER_ATTRIBUTE] = caller;
-    if (!this.writableFinished) attributes['error.type'] = 'aborted';
-    const start = this[kStart];
-    if (start !== undefined) histogram.record((performance.now() - start) / 1000, attributes);
+  get(method: string, route: string, status: number, caller: string | undefined, aborted: boolean): Attributes {
+    if (caller !== undefined || aborted) {
+      const attributes: Attributes = {
+        'http.request.method': method,
+        'http.route': route,
+        'http.response.status_code': status,
+      };
+      if (caller !== undefined) attributes[CALLER_ATTRIBUTE] = caller;
+      if (aborted) attributes['error.type'] = ABORTED;
+      return attributes;
+    }
+    let byRoute = this.cache.get(method);
+    if (byRoute === undefined) this.cache.set(method, (byRoute = new Map()));
+    let byStatus = byRoute.get(route);
+    if (byStatus === undefined) byRoute.set(route, (byStatus = new Map()));
+    let attributes = byStatus.get(status);
+    if (attributes === undefined) {
+      attributes = Object.freeze({ 'http.request.method': method, 'http.route': route, 'http.response.status_code': status });
+      byStatus.set(status, attributes);
+    }
+    return attributes;
   }
-
-  return function latticeResponseHook(_span: Span, response: unknown): void {
-    if (!(response instanceof ServerResponse)) return;
-    const tracked = response as TrackedResponse;
-    tracked[kStart] = performance.now();
-    const active = context.active();
-    tracked[kRpc] = getRPCMetadata(active);
-    const caller = callerOf(active);
-    if (caller !== undefined) tracked[kCaller] = caller;
-    tracked.on('close', onServerResponseClose);
-  };
 }

@@ -15,7 +15,8 @@
  *  - instrumentations: http, undici (fetch), our Express route capture, and the stock
  *    `ExpressInstrumentation` only when LATTICE_EXPRESS_LAYER_SPANS=true.
  */
-import { createNoopMeter, metrics } from '@opentelemetry/api';
+import { createNoopMeter, metrics, trace } from '@opentelemetry/api';
+import type { ProxyTracerProvider, TracerProvider } from '@opentelemetry/api';
 import type { MeterProvider as ApiMeterProvider } from '@opentelemetry/api';
 import { setGlobalErrorHandler } from '@opentelemetry/core';
 import { AggregationTemporalityPreference } from '@opentelemetry/exporter-metrics-otlp-http';
@@ -41,9 +42,13 @@ import type { Sampler } from '@opentelemetry/sdk-trace-base';
 import { createCallerPropagator, CallerSpanProcessor } from './caller';
 import { exportError } from './errors';
 import { ExpressRouteInstrumentation } from './express-route';
-import { createServerDurationHook, METER_NAME, SERVER_DURATION_VIEW } from './metrics';
+import { METER_NAME, SERVER_DURATION_METRIC, SERVER_DURATION_VIEW } from './metrics';
+import { instrumentServerRequests } from './server-requests';
 import type { LatticeConfig, SamplerName, TemporalityPreference } from './types';
 import { warnOnce } from './warn';
+
+/** Instrumentation scope version of the SDK's own spans and metric. */
+const LATTICE_VERSION = '0.1.0';
 
 export interface RunningSdk {
   /** Flush and stop exporting. Never rejects. */
@@ -121,7 +126,8 @@ export function startSdk(config: LatticeConfig): RunningSdk {
   };
   const metricExporter = json ? new OTLPMetricExporterJson(metricOptions) : new OTLPMetricExporterProto(metricOptions);
 
-  const http = new HttpInstrumentation();
+  // Incoming requests are handled by `server-requests.ts`; instrumentation-http does outgoing.
+  const http = new HttpInstrumentation({ disableIncomingRequestInstrumentation: true });
   const undici = new UndiciInstrumentation();
   const instrumentations: Instrumentation[] = [http, undici, new ExpressRouteInstrumentation()];
   if (config.expressLayerSpans) instrumentations.push(new ExpressInstrumentation());
@@ -150,8 +156,17 @@ export function startSdk(config: LatticeConfig): RunningSdk {
     instrumentations,
   });
   sdk.start();
-  // The MeterProvider exists once NodeSDK has started (the API has no proxy meter provider).
-  http.setConfig({ ...http.getConfig(), responseHook: createServerDurationHook(metrics.getMeterProvider().getMeter(METER_NAME)) });
+  // The providers exist once NodeSDK has started (the API has no proxy meter provider). The
+  // tracer comes from the real provider, not the API's proxy, to skip a delegation per span.
+  const globalTracerProvider = trace.getTracerProvider() as TracerProvider & Partial<Pick<ProxyTracerProvider, 'getDelegate'>>;
+  const tracerProvider = globalTracerProvider.getDelegate?.() ?? globalTracerProvider;
+  instrumentServerRequests({
+    tracer: tracerProvider.getTracer(METER_NAME, LATTICE_VERSION),
+    histogram: metrics.getMeterProvider().getMeter(METER_NAME).createHistogram(SERVER_DURATION_METRIC, {
+      description: 'Duration of HTTP server requests.',
+      unit: 's',
+    }),
+  });
   // NodeSDK hands the global MeterProvider to every instrumentation; the SDK records the one
   // duration histogram itself (`metrics.ts`), so the instrumentations' own metrics stay off.
   for (const instrumentation of instrumentations) instrumentation.setMeterProvider(noopMeterProvider);

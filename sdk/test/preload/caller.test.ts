@@ -2,6 +2,7 @@
  * Caller attribution: app A calls app B (fetch and http.get); B's SERVER span and B's duration
  * points carry A's service name, on the same trace. A plain client gives no caller.
  */
+import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hit, killApps, spawnApp } from '../helpers/app';
 import type { RunningApp } from '../helpers/app';
@@ -57,6 +58,29 @@ describe('caller attribution', () => {
     );
     expect(aPoint).toBeDefined();
     expect(aPoint!.attributes[CALLER]).toBeUndefined();
+  });
+
+  it("keeps the request context in the request's 'end' listener (the handler reads the body, then calls B)", async () => {
+    // The body arrives 200 ms after the headers, so the app reads it from a later packet (a body
+    // in the headers' packet is read on a tick that inherits the request's context anyway).
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      const req = request(`${a.url}/call/after-body`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode));
+      });
+      req.on('error', reject);
+      req.flushHeaders();
+      setTimeout(() => req.end(JSON.stringify({ id: 11 })), 200);
+    });
+    expect(status).toBe(200);
+    const pair = await waitFor(() => {
+      const aSpan = collector.serverSpans('app-a').find((s) => s.attributes['http.route'] === '/call/after-body');
+      const bSpan = collector.serverSpans('app-b').find((s) => aSpan && s.traceId === aSpan.traceId);
+      return aSpan && bSpan ? { aSpan, bSpan } : undefined;
+    });
+    expect(pair).toBeDefined();
+    expect(pair!.bSpan.attributes['http.route']).toBe('/api/users/:userId');
+    expect(pair!.bSpan.attributes[CALLER]).toBe('app-a');
   });
 
   it('records no caller when called by an uninstrumented client', async () => {
