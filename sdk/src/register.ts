@@ -11,7 +11,7 @@
  */
 import { isMainThread } from 'node:worker_threads';
 import { readConfig } from './config';
-import { registerEsmHook, syncHttpNamedExports } from './esm';
+import { registerEsmHook, syncBuiltinHttpExports, syncHttpNamedExports, wantsEsmHook } from './esm';
 import { shutdownError, startError } from './errors';
 import { startSdk } from './sdk';
 import { createBoundedFlush, installShutdownHooks } from './shutdown';
@@ -29,9 +29,10 @@ function start(): void {
   if (config.disabled) return;
 
   // Node < 20.6 has no module.register: CommonJS apps are still covered.
-  const esm = registerEsmHook(__filename);
+  const esm = wantsEsmHook(process.argv[1], process.execArgv, process.env.NODE_OPTIONS, process.cwd()) && registerEsmHook(__filename);
   const sdk = startSdk(config);
   if (esm) syncHttpNamedExports();
+  else syncBuiltinHttpExports();
   const flush = createBoundedFlush(
     () => sdk.shutdown(),
     config.shutdownTimeoutMs,

@@ -8,10 +8,10 @@
  * Per request it does only what the data needs:
  *  - extract W3C trace context + baggage from the headers; start the SERVER span (the sampler
  *    decides); run the 'request' listeners in the span's context;
- *  - keep the request's and response's later events in that context with one shared `emit`
- *    wrapper each (body parsers call `next()` from the request's 'end', which Node emits from the
- *    connection's async context), instead of instrumentation-http's `context.bind(emitter)`,
- *    which patches six listener methods per emitter;
+ *  - keep the request's later events in that context with one shared `emit` wrapper (a handler
+ *    that reads the body calls on from the request's 'end', which Node emits from the
+ *    connection's async context), instead of instrumentation-http's `context.bind(emitter)` on
+ *    request and response, which patches six listener methods per emitter;
  *  - on the response's 'close' (also fired once for aborted requests): record the duration with a
  *    cached attribute object, and only for a recording span build the span attributes, set the
  *    route, name it `METHOD route` and end it.
@@ -48,13 +48,18 @@ interface RequestState {
 type Emit = (this: unknown, event: string | symbol, ...args: unknown[]) => boolean;
 type Tracked = { [kState]?: RequestState; [kOriginalEmit]?: Emit; emit: Emit };
 
-/** Emits the request's / response's events in the request's context (shared, no per-request closure). */
-function emitInRequestContext(this: unknown, event: string | symbol, ...args: unknown[]): boolean {
+/**
+ * Emits the request's events in the request's context. Shared by all requests (no per-request
+ * closure over the emitter); `arguments` rather than rest/spread, so an event costs one closure.
+ */
+function emitInRequestContext(this: unknown): boolean {
   const self = this as Tracked;
   const original = self[kOriginalEmit] as Emit;
   const state = self[kState];
-  if (state === undefined) return original.call(this, event, ...args);
-  return context.with(state.ctx, original, this, event, ...args);
+  // eslint-disable-next-line prefer-rest-params
+  const args = arguments as unknown as Parameters<Emit>;
+  if (state === undefined) return original.apply(this, args);
+  return context.with(state.ctx, () => original.apply(self, args));
 }
 
 function spanAttributes(req: IncomingMessage, res: ServerResponse, scheme: string, route: string): Attributes {
@@ -125,10 +130,12 @@ export function instrumentServerRequests({ tracer, histogram }: ServerRequestHoo
   }
 
   function wrapEmit(original: Emit): Emit {
-    return function latticeServerEmit(this: unknown, event: string | symbol, ...args: unknown[]): boolean {
-      if (event !== 'request') return original.call(this, event, ...args);
-      const req = args[0] as IncomingMessage & Tracked;
-      const res = args[1] as ServerResponse & Tracked;
+    return function latticeServerEmit(this: unknown, event: string | symbol): boolean {
+      // eslint-disable-next-line prefer-rest-params
+      const args = arguments as unknown as Parameters<Emit>;
+      if (event !== 'request') return original.apply(this, args);
+      const req = args[1] as IncomingMessage & Tracked;
+      const res = args[2] as ServerResponse & Tracked;
       const start = performance.now();
       const parent = propagation.extract(ROOT_CONTEXT, req.headers);
       const span = tracer.startSpan(normalizeMethod(req.method), { kind: SpanKind.SERVER }, parent);
@@ -137,12 +144,13 @@ export function instrumentServerRequests({ tracer, histogram }: ServerRequestHoo
       const state: RequestState = { start, ctx, span, rpc, caller: callerOf(parent) };
       req[kState] = state;
       res[kState] = state;
+      // Only the request's events: the response's 'finish'/'close' follow res.end(), which runs
+      // in the request's context, so they inherit it without a wrapper.
       req[kOriginalEmit] = req.emit;
       req.emit = emitInRequestContext;
-      res[kOriginalEmit] = res.emit;
-      res.emit = emitInRequestContext;
-      res.once('close', onClose);
-      return context.with(ctx, original, this, event, ...args);
+      // 'close' fires once; `on` avoids `once`'s wrapper closure per request.
+      res.on('close', onClose);
+      return context.with(ctx, () => original.apply(this, args));
     };
   }
 

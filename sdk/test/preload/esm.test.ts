@@ -22,13 +22,15 @@ describe('ESM app', () => {
     { flag: '--require', version: '4', script: 'esm-app/app.mjs', nodeArgs: ['--require', REGISTER] },
     { flag: '--import', version: '5', script: 'esm-app/app-express5.mjs', nodeArgs: ['--import', REGISTER] },
     { flag: '--require', version: '5', script: 'esm-app/app-express5.mjs', nodeArgs: ['--require', REGISTER] },
+    // A CommonJS entry: no loader hook; the ESM app arrives through import().
+    { flag: '--require from a CommonJS entry', version: '5', script: 'express5-app/esm-via-import.cjs', nodeArgs: ['--require', REGISTER] },
   ])('is instrumented with $flag (Express $version)', async ({ version, script, nodeArgs }) => {
     const downstream = await spawnApp({ script: 'express5-app/app.js', collectorUrl: collector.url, env: { OTEL_SERVICE_NAME: 'down' } });
     const app = await spawnApp({
       script,
       nodeArgs,
       collectorUrl: collector.url,
-      env: { DOWNSTREAM_URL: downstream.url },
+      env: { DOWNSTREAM_URL: downstream.url, OTEL_SERVICE_NAME: 'lattice-fixture-esm' },
     });
     expect(app.stdout()).toContain(`express=${version}.`);
     expect(await hit(`${app.url}/api/users/1`)).toBe(200);
