@@ -25,7 +25,9 @@ async function serve(config: ReceiverConfig, withDemo: boolean): Promise<void> {
   const db = await openDb(config);
   log('lattice: applying migrations …');
   await migrate(db);
-  const writer = createBatchingWriter(db, { batchRows: config.writeBatchRows, maxQueuedRows: config.maxQueuedRows });
+  const writer = createBatchingWriter(db, {
+    batchRows: config.writeBatchRows, maxQueuedRows: config.maxQueuedRows, maxRoutesPerService: config.maxRoutesPerService,
+  });
   const app = await buildServer(config, { db, writer });
   try {
     await app.listen({ host: config.host, port: config.port });

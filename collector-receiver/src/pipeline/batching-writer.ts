@@ -23,8 +23,10 @@ import { insertRequests } from '../store/queries/requests.js';
 import { insertSpans } from '../store/queries/traces.js';
 import { lockStreams, saveStreams } from '../store/queries/streams.js';
 import { upsertRollups } from '../store/queries/rollups.js';
+import type { RouteAdmission } from '../store/queries/service-routes.js';
 import { toDeltas } from './cumulative-to-delta.js';
 import { toRollupRows } from './rollup.js';
+import { createRouteGuard, type RouteGuard } from './route-guard.js';
 
 export interface BatchingWriterOptions {
   /** Rows (requests + points) per flush; a single larger write is still flushed whole. */
@@ -33,6 +35,8 @@ export interface BatchingWriterOptions {
   maxQueuedRows: number;
   /** Flushes in flight; default 1 for PGlite, 2 for pg. */
   maxConcurrentFlushes?: number;
+  /** Distinct routes stored per service, more go to '(overflow)' (route-guard.ts); default 1000. */
+  maxRoutesPerService?: number;
   /** Called once per failed flush (logging); never throws into the writer. */
   onFlushError?: (err: LatticeError) => void;
 }
@@ -69,6 +73,7 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions):
   const commitListeners = new Set<CommitListener>();
   /** Days whose partition is known to exist (cached after a commit). */
   const knownDays = new Set<string>();
+  const routeGuard = createRouteGuard(options.maxRoutesPerService);
   const counters: BatchingWriterStats = {
     queuedRows: 0, committedRequests: 0, committedPoints: 0, failedBatches: 0,
     flushes: 0, duplicateRequests: 0, skippedPoints: 0,
@@ -114,8 +119,9 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions):
     let days = daysOf(requests, spans).filter((d) => !knownDays.has(d));
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await db.transaction((tx) => writeRows(tx, requests, points, days, spans));
+        const result = await db.transaction((tx) => writeRows(tx, requests, points, days, spans, routeGuard));
         for (const d of days) knownDays.add(d);
+        routeGuard.remember(result.learnedRoutes);
         counters.flushes++;
         counters.committedRequests += requests.length;
         counters.duplicateRequests += requests.length - result.insertedRequests;
@@ -184,14 +190,18 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions):
 }
 
 /** Everything one flush writes, inside its transaction. Partition DDL first (see partitions.ts). */
-async function writeRows(tx: Queryable, requests: RequestRow[], points: DurationPoint[], newDays: string[], spans: SpanRow[]):
-  Promise<{ insertedRequests: number; skippedPoints: number }> {
+async function writeRows(tx: Queryable, requests: RequestRow[], points: DurationPoint[], newDays: string[], spans: SpanRow[],
+  routeGuard: RouteGuard): Promise<{ insertedRequests: number; skippedPoints: number; learnedRoutes: RouteAdmission | null }> {
   await ensureDayPartitions(tx, newDays);
   const names = new Set<string>();
   for (const r of requests) names.add(r.serviceName);
   for (const p of points) names.add(p.serviceName);
   for (const s of spans) names.add(s.serviceName);
   const serviceIds = await upsertServices(tx, [...names]);
+  // Routes past the per-service limit become '(overflow)' before anything is stored.
+  const guarded = await routeGuard.apply(tx, requests, points, serviceIds);
+  requests = guarded.requests;
+  points = guarded.points;
   const insertedRequests = await insertRequests(tx, requests, serviceIds);
   await insertSpans(tx, spans, serviceIds);
   let skippedPoints = 0;
@@ -202,7 +212,7 @@ async function writeRows(tx: Queryable, requests: RequestRow[], points: Duration
     await saveStreams(tx, changed.values());
     await upsertRollups(tx, toRollupRows(deltas, serviceIds));
   }
-  return { insertedRequests, skippedPoints };
+  return { insertedRequests, skippedPoints, learnedRoutes: guarded.learned };
 }
 
 /** The UTC days (YYYY-MM-DD) of the rows' start times: the daily partitions they need. */

@@ -10,8 +10,13 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { createStorage, eventually, repoRoot, spawnApp, startReceiver, type InProcessReceiver, type RunningProcess, type Storage } from '../e2e/harness.js';
+import { createStorage, eventually, repoRoot, spawnApp, type InProcessReceiver, type RunningProcess, type Storage } from '../e2e/harness.js';
 import { startDemo, type DemoHandle } from '../../src/demo.js';
+import { loadConfig, type ReceiverConfig } from '../../src/config.js';
+import { openDb } from '../../src/store/open-db.js';
+import { migrate } from '../../src/store/migrate.js';
+import { createBatchingWriter } from '../../src/pipeline/batching-writer.js';
+import { buildServer } from '../../src/server.js';
 // The page's own formatting, so "equal" means the same digits the user reads.
 import { formatApdex, formatCount, formatMs, formatPercent, formatRpm } from '../../web/js/format.js';
 
@@ -21,12 +26,29 @@ const skipNote = `skipped: ${CHROMIUM} is missing (install it: apt-get install -
 if (!hasChromium) console.warn(`dashboard browser tests ${skipNote}`);
 
 const shotsDir = join(repoRoot, 'test-results', 'dashboard');
+const UPDATE_DOCS = process.env.UPDATE_DOCS_SCREENSHOT === '1';
 /** A service name with markup: it must stay text on the page. */
 const HOSTILE_NAME = '<img src=x onerror="window.__xss=1">live-<b>app</b>';
 
 interface ServiceAnswer {
   name: string; requestCount: number; rpm: number | null; errorRate: number | null; p95Ms: number | null;
   apdex: number | null; health: string;
+}
+
+/** The receiver as main.ts wires it (like the e2e harness), on a given port so it can be restarted there. */
+async function startReceiverAt(storage: Storage, port: number): Promise<InProcessReceiver> {
+  const config: ReceiverConfig = { ...loadConfig({}), ...storage.config, port, logLevel: 'silent' };
+  const db = await openDb(config);
+  await migrate(db);
+  const writer = createBatchingWriter(db, { batchRows: config.writeBatchRows, maxQueuedRows: config.maxQueuedRows });
+  const app = await buildServer(config, { db, writer });
+  await app.listen({ host: '127.0.0.1', port });
+  const address = app.server.address();
+  return {
+    url: `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : port}`,
+    db,
+    async close() { await app.close(); await writer.close(); await db.close(); },
+  };
 }
 
 async function getJson<T>(url: string): Promise<T> {
@@ -48,11 +70,13 @@ describe.skipIf(!hasChromium)(hasChromium ? 'dashboard in Chromium' : `dashboard
   beforeAll(async () => {
     mkdirSync(shotsDir, { recursive: true });
     storage = await createStorage('pglite');
-    receiver = await startReceiver(storage);
+    receiver = await startReceiverAt(storage, 0);
     demo = await startDemo(receiver.url, (line) => { demoLog.push(line); });
     // Wait for the three demo services, then stop the traffic so the numbers hold still.
     await eventually(() => getJson<{ services: ServiceAnswer[] }>(`${receiver.url}/metrics/services`),
       (a) => ['gateway', 'users', 'orders'].every((n) => a.services.some((s) => s.name === n && s.requestCount >= 20)), 120_000, 500);
+    // For the README screenshot, let a few minutes of traffic fill the charts first.
+    if (UPDATE_DOCS) await new Promise((r) => setTimeout(r, 4 * 60_000));
     await demo.stop();
     demo = undefined;
     let previous = '';
@@ -75,7 +99,7 @@ describe.skipIf(!hasChromium)(hasChromium ? 'dashboard in Chromium' : `dashboard
       if (/Content Security Policy|Refused to/i.test(m.text())) problems.push(`console: ${m.text()}`);
     });
     page.on('pageerror', (err) => { problems.push(`pageerror: ${err.message}`); });
-  }, 240_000);
+  }, UPDATE_DOCS ? 600_000 : 240_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -193,11 +217,48 @@ describe.skipIf(!hasChromium)(hasChromium ? 'dashboard in Chromium' : `dashboard
     await page.screenshot({ path: join(shotsDir, 'journey.png'), fullPage: true });
   });
 
+  it('says "not available" in place of a section whose API route this receiver lacks', async () => {
+    const missing = JSON.stringify({ message: 'Route GET:/metrics/connections not found', error: 'Not Found', statusCode: 404 });
+    await page.route('**/metrics/connections*', (route) => route.fulfill({ status: 404, contentType: 'application/json', body: missing }));
+    try {
+      await page.goto(`${receiver.url}/`);
+      await page.waitForSelector('body[data-ready="true"] #service-cards .card');
+      expect(await page.textContent('#connections .notice')).toBe(
+        'Connections: not available — this receiver does not serve /metrics/connections yet.');
+      // The rest of the page still works.
+      expect(await page.$$eval('#service-cards .card', (cards) => cards.length)).toBeGreaterThanOrEqual(3);
+    } finally {
+      await page.unroute('**/metrics/connections*');
+    }
+  });
+
+  it('reconnects after the receiver restarts and refetches without a reload', async () => {
+    await page.goto(`${receiver.url}/`);
+    await page.waitForSelector('body[data-ready="true"] #live-state[data-state="live"]');
+    await page.evaluate(() => { (window as unknown as { __sameDocument: boolean }).__sameDocument = true; });
+    const port = Number(new URL(receiver.url).port);
+    await receiver.close();
+    await page.waitForSelector('#live-state[data-state="reconnecting"]');
+    receiver = await startReceiverAt(storage, port);
+    // EventSource retries after the announced 2 s; the page then refetches what it shows.
+    await page.waitForSelector('body[data-reconnects="1"] #live-state[data-state="live"]', { timeout: 30_000 });
+    // New data after the restart reaches the page through the new stream.
+    const before = await getJson<{ services: ServiceAnswer[] }>(`${receiver.url}/metrics/services`);
+    const count = before.services.find((s) => s.name === HOSTILE_NAME)?.requestCount ?? 0;
+    expect((await fetch(`${liveApp!.url}/things/2`)).status).toBe(200);
+    await page.waitForFunction(([name, n]) => {
+      const card = [...document.querySelectorAll<HTMLElement>('#service-cards .card')].find((c) => c.dataset.service === name);
+      const m = /([\d,]+) requests/.exec(card?.querySelector('[data-field="requestCount"]')?.textContent ?? '');
+      return m !== null && Number(m[1]!.replace(/,/g, '')) > n;
+    }, [HOSTILE_NAME, count] as const, { timeout: 30_000 });
+    expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+  });
+
   it('reported no CSP violation or page error on any view', async () => {
-    if (process.env.UPDATE_DOCS_SCREENSHOT === '1') {
+    if (UPDATE_DOCS) {
       await page.goto(`${receiver.url}/#/service/gateway`);
       await page.waitForSelector('body[data-ready="true"] [data-chart="requests"][data-points] canvas');
-      // The demo ran for a minute or two: the 15-minute window shows it at a readable scale.
+      // The demo ran for about five minutes: the 15-minute window shows it at a readable scale.
       await page.click('button[data-window="15m"]');
       await page.waitForFunction(() => Number(document.querySelector<HTMLElement>('[data-chart="requests"]')?.dataset.points) <= 16);
       await page.waitForTimeout(500);

@@ -53,7 +53,10 @@ connectLive({
       document.body.dataset.lastUpdate = update.at;
     });
   },
-  onReconnect() { void view?.refresh(null); },
+  onReconnect() {
+    document.body.dataset.reconnects = String(Number(document.body.dataset.reconnects ?? '0') + 1);
+    void view?.refresh(null);
+  },
   onState(state) {
     liveState.dataset.state = state;
     setText(liveState, state === 'live' ? 'live' : 'reconnecting…');

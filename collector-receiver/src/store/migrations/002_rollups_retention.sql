@@ -1,6 +1,6 @@
 -- 002: coarser rollups (5 minutes, 1 hour), the watermarks that say how far they are built,
 -- lattice_rollups() — the one window reader that stitches 1h + 5m + 1m — and the route
--- cardinality flag on services.
+-- cardinality guard (service_routes, services.route_overflow_at).
 --
 -- service_metrics_5m / service_metrics_1h have the columns and key of service_metrics_1m; their
 -- `minute` column is the period start (5-minute / hour aligned, UTC). A coarse row is the exact
@@ -62,8 +62,15 @@ CREATE TABLE lattice_rollup_watermarks (
 );
 INSERT INTO lattice_rollup_watermarks (grain, rolled_to) VALUES ('5m', '-infinity'), ('1h', '-infinity');
 
--- Set (once, by the first flush past the limit) when a service sent more distinct routes than
--- LATTICE_MAX_ROUTES_PER_SERVICE; later routes are stored as '(overflow)'.
+-- Route cardinality guard (src/pipeline/route-guard.ts): the distinct routes admitted per service,
+-- at most LATTICE_MAX_ROUTES_PER_SERVICE; later routes are stored as '(overflow)' (never listed
+-- here). route_overflow_at is set by the first flush that sent a route past the limit.
+CREATE TABLE service_routes (
+  service_id bigint NOT NULL REFERENCES services (id),
+  route text NOT NULL,
+  first_seen_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (service_id, route)
+);
 ALTER TABLE services ADD COLUMN route_overflow_at timestamptz;
 
 -- Rollup rows of [p_from, p_to) for the services p_service_ids (NULL = every service), with the

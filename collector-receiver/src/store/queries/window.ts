@@ -14,6 +14,8 @@
  * A row counts when its period start lies in [from, to): minutes are whole, so pass a
  * minute-aligned `from` (floor) to count a partly covered first minute.
  */
+import type { Queryable } from '../db.js';
+import { summarizeWindow, type RollupGroup, type WindowSummary } from '../../pipeline/histogram/window-summary.js';
 
 /**
  * SQL text of the stitched rollup window, for a FROM clause. Arguments are SQL expressions —
@@ -23,4 +25,55 @@
 export function rollupWindowSql(serviceIds: string, from: string, to: string, options: { epochMs?: boolean } = {}): string {
   const ts = (x: string) => (options.epochMs === false ? `(${x})::timestamptz` : `to_timestamp((${x})::float8 / 1000)`);
   return `lattice_rollups((${serviceIds})::bigint[], ${ts(from)}, ${ts(to)})`;
+}
+
+export interface RouteRollupStats extends WindowSummary {
+  method: string;
+  route: string;
+}
+
+const NO_SPANS = { count: 0, errors: 0, sumMs: 0, minMs: null, maxMs: null, p50Ms: null, p95Ms: null, p99Ms: null, histogram: null };
+
+/**
+ * Per-route stats (count, error rate, mean, p50/p95/p99) of one service over [fromMs, toMs) from
+ * the histogram rollups alone, read through lattice_rollups(): a 24 h window reads ~24 hourly rows
+ * per route key instead of ~1440 minute rows. Span rows are not read (a service that sends only
+ * spans has no rollups: see routes.ts selectRouteStats for the span+rollup source rule).
+ * Minutes are whole: a minute counts when it starts in the window. Two aggregate queries; the
+ * percentile estimator is summarizeWindow's (window-summary.ts). Most requests first.
+ */
+export async function selectRouteRollupStats(db: Queryable, serviceId: string, fromMs: number, toMs: number): Promise<RouteRollupStats[]> {
+  const source = rollupWindowSql('ARRAY[$1::bigint]', '$2', '$3');
+  const window = [serviceId, fromMs, toMs];
+  const [totals, buckets] = await Promise.all([
+    db.query<{ method: string; route: string; unit_to_ms: number; layout: string; n: number; errors: number; total: number | null;
+      sum_missing: boolean; mn: number | null; mx: number | null; zeros: number }>(
+      `SELECT r.method, r.route, r.unit_to_ms, r.layout, sum(r.count)::float8 AS n,
+              coalesce(sum(r.count) FILTER (WHERE r.status_code >= 500), 0)::float8 AS errors,
+              sum(r.sum) AS total, bool_or(r.sum IS NULL) AS sum_missing, min(r.min) AS mn, max(r.max) AS mx,
+              sum(r.zero_count)::float8 AS zeros
+       FROM ${source} r GROUP BY 1, 2, 3, 4`, window),
+    db.query<{ method: string; route: string; unit_to_ms: number; layout: string; idx: number; n: number }>(
+      `SELECT r.method, r.route, r.unit_to_ms, r.layout, (r.bucket_offset + u.ord - 1)::int AS idx, sum(u.c)::float8 AS n
+       FROM ${source} r, unnest(r.counts) WITH ORDINALITY AS u(c, ord) WHERE u.c <> 0
+       GROUP BY 1, 2, 3, 4, 5`, window),
+  ]);
+  const routes = new Map<string, { method: string; route: string; groups: Map<string, RollupGroup> }>();
+  for (const g of totals.rows) {
+    const key = `${g.method}\u0000${g.route}`;
+    let r = routes.get(key);
+    if (!r) { r = { method: g.method, route: g.route, groups: new Map() }; routes.set(key, r); }
+    r.groups.set(`${Number(g.unit_to_ms)}|${g.layout}`, {
+      unitToMs: Number(g.unit_to_ms), layout: g.layout, count: Number(g.n), errors: Number(g.errors),
+      sum: g.sum_missing ? null : Number(g.total), min: g.mn === null ? null : Number(g.mn), max: g.mx === null ? null : Number(g.mx),
+      zeroCount: Number(g.zeros), buckets: new Map(),
+    });
+  }
+  for (const b of buckets.rows) {
+    const n = Number(b.n);
+    if (n > 0) routes.get(`${b.method}\u0000${b.route}`)?.groups.get(`${Number(b.unit_to_ms)}|${b.layout}`)?.buckets.set(Number(b.idx), n);
+  }
+  return [...routes.values()]
+    .map((r) => ({ method: r.method, route: r.route, ...summarizeWindow(NO_SPANS, [...r.groups.values()]) }))
+    .sort((a, b) => b.requestCount - a.requestCount || (a.route < b.route ? -1 : a.route > b.route ? 1 : 0) || (a.method < b.method ? -1 : 1));
 }

@@ -1,0 +1,186 @@
+#!/usr/bin/env node
+/**
+ * bench/query — per-route stats for 24 h: what the receiver reads vs the seed's raw-row SQL.
+ *
+ *   npm run bench:query                       10 M requests (one UTC day), 20 services × 50 routes
+ *   BENCH_ROWS=1000000 npm run bench:query    fewer rows (minutes instead of tens of minutes to load)
+ *   BENCH_RUNS=50  BENCH_KEEP=1  DATABASE_URL=postgres://…  (default postgres://postgres@127.0.0.1:5432/test)
+ *
+ * Load (into its own schema `lattice_bench_<pid>`, dropped at the end unless BENCH_KEEP=1), hour by hour
+ * with progress: the migrations, then per hour the raw service_metrics rows (INSERT … SELECT over
+ * generate_series: realistic route weights, 94 % 200 / 4 % 404 / 2 % 500, log-normal latencies per
+ * route, one caller per route or none) and the 1-minute rollups the receiver would have stored for them (exponential histograms at
+ * the storage scale 6, one row per service/minute/method/route/status), then the real rollup job
+ * (runMaintenance → service_metrics_5m / service_metrics_1h).
+ * Measure, for one service and the whole day, BENCH_RUNS runs each after 3 warm-ups, p50/p95:
+ *   raw SQL          the seed's query: service_metrics GROUP BY method, path with percentile_cont
+ *   API routes.ts    selectRouteStats — what GET /metrics/routes runs today (1m rollups + span rule)
+ *   window.ts        selectRouteRollupStats over lattice_rollups() (1h + 5m + 1m stitched)
+ * and checks that the rollup answers agree with the raw one (counts exactly, p95 within the
+ * histogram's error). Goal: ≤ 50 ms p95 for the receiver's 24 h per-route stats.
+ */
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { createPgDb } from '../../collector-receiver/dist/store/pg-db.js';
+import { migrate } from '../../collector-receiver/dist/store/migrate.js';
+import { runMaintenance } from '../../collector-receiver/dist/store/maintenance/maintenance.js';
+import { selectRouteRollupStats } from '../../collector-receiver/dist/store/queries/window.js';
+import { selectRouteStats } from '../../collector-receiver/dist/store/queries/routes.js';
+
+const url = process.env.DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+const ROWS = Number(process.env.BENCH_ROWS || 10_000_000);
+const RUNS = Math.max(30, Number(process.env.BENCH_RUNS || 30));
+const SERVICES = 20;
+const ROUTES = 50;
+const DAY = Date.parse('2026-11-26T00:00:00Z');
+const schema = `lattice_bench_${process.pid}`;
+const log = (s) => process.stderr.write(`${s}\n`);
+
+const admin = createPgDb({ connectionString: url, max: 1 });
+await admin.query(`CREATE SCHEMA ${schema}`);
+const db = createPgDb({ connectionString: url, max: 4, options: `-c search_path=${schema}`, applicationName: schema });
+let exitCode = 0;
+try {
+  await load();
+  await measure();
+} catch (err) {
+  exitCode = 1;
+  log(`bench:query failed: ${err?.stack ?? err}`);
+} finally {
+  await db.close();
+  if (process.env.BENCH_KEEP === '1') log(`kept schema ${schema} (BENCH_KEEP=1)`);
+  else await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+  await admin.close();
+}
+process.exit(exitCode);
+
+async function load() {
+  const t0 = performance.now();
+  await migrate(db);
+  await db.query(`INSERT INTO services (name) SELECT 'svc-' || lpad(i::text, 2, '0') FROM generate_series(1, ${SERVICES}) i`);
+  await db.query(`CREATE TABLE service_metrics_p${new Date(DAY).toISOString().slice(0, 10).replaceAll('-', '')} PARTITION OF service_metrics
+                  FOR VALUES FROM (to_timestamp(${DAY / 1000})) TO (to_timestamp(${(DAY + 86_400_000) / 1000}))`);
+  // Per route: a method, a base latency (ms) and an error profile — fixed, so runs are comparable.
+  await db.query(`CREATE TEMP TABLE bench_routes AS
+    SELECT r AS k, (ARRAY['GET','GET','GET','POST','PUT','DELETE'])[1 + r % 6] AS method,
+           '/api/v1/resource' || r || CASE WHEN r % 3 = 0 THEN '/:id' ELSE '' END AS path,
+           ln(5 + (r * 37) % 200) AS mu, 0.35 + (r % 5) * 0.1 AS sigma
+    FROM generate_series(0, ${ROUTES - 1}) r`);
+  const perHour = Math.ceil(ROWS / 24);
+  let inserted = 0;
+  for (let h = 0; h < 24; h++) {
+    const from = DAY + h * 3_600_000;
+    const n = Math.min(perHour, ROWS - inserted);
+    if (n <= 0) break;
+    // Route weights skewed (a few hot routes), services uniform, requests spread over the hour.
+    await db.query(
+      `INSERT INTO service_metrics (service_id, method, path, status_code, response_time_ms, caller_service_name,
+         "timestamp", trace_id, span_id)
+       SELECT s.id, r.method, r.path,
+              CASE WHEN u.e < 0.02 THEN 500 WHEN u.e < 0.06 THEN 404 ELSE 200 END,
+              round(exp(r.mu + r.sigma * sqrt(-2 * ln(1 - u.a)) * cos(2 * pi() * u.b))::numeric, 3)::float8,
+              CASE WHEN r.k % 3 = 0 THEN 'svc-' || lpad((1 + (r.k + u.sid) % ${SERVICES})::text, 2, '0') END,
+              to_timestamp($1::float8 / 1000 + u.t * 3600),
+              lpad(to_hex($2::bigint + g), 32, '0'), lpad(to_hex(g), 16, '0')
+       FROM generate_series(1, $3::int) g
+       CROSS JOIN LATERAL (SELECT random() AS a, random() AS b, random() AS e, random() AS t,
+                                  floor(power(random(), 2) * ${ROUTES})::int AS k, 1 + floor(random() * ${SERVICES})::int AS sid
+                           WHERE g > 0) u
+       JOIN bench_routes r ON r.k = u.k
+       JOIN services s ON s.name = 'svc-' || lpad(u.sid::text, 2, '0')`,
+      [from, h * 1_000_000_000, n]);
+    // Fresh statistics: the hour just inserted is past the planner's histogram otherwise.
+    await db.query(`ANALYZE service_metrics_p${new Date(DAY).toISOString().slice(0, 10).replaceAll('-', '')}`);
+    // The receiver's 1m rollups of the same requests: exponential scale 6 (bucket i = (2^(i/64), 2^((i+1)/64)]).
+    await db.query(
+      `WITH b AS (
+         SELECT service_id, date_bin('1 minute', "timestamp", timestamptz '2000-01-01 00:00:00+00') AS minute, method, path AS route,
+                status_code, coalesce(caller_service_name, '') AS caller, response_time_ms AS ms,
+                CASE WHEN response_time_ms > 0 THEN (ceil(ln(response_time_ms) / ln(2::float8) * 64) - 1)::int END AS idx
+         FROM service_metrics WHERE "timestamp" >= to_timestamp($1::float8 / 1000) AND "timestamp" < to_timestamp($1::float8 / 1000 + 3600)
+       ), per_idx AS (
+         SELECT service_id, minute, method, route, status_code, caller, idx, count(*) AS c FROM b WHERE idx IS NOT NULL GROUP BY 1, 2, 3, 4, 5, 6, 7
+       ), gaps AS (
+         SELECT *, coalesce(idx - lag(idx) OVER (PARTITION BY service_id, minute, method, route, status_code, caller ORDER BY idx) - 1, 0) AS gap FROM per_idx
+       ), arrays AS (
+         SELECT service_id, minute, method, route, status_code, caller, min(idx) AS off,
+                ('{' || string_agg(repeat('0,', gap) || c::text, ',' ORDER BY idx) || '}')::bigint[] AS counts
+         FROM gaps GROUP BY 1, 2, 3, 4, 5, 6
+       ), totals AS (
+         SELECT service_id, minute, method, route, status_code, caller, count(*) AS n, sum(ms) AS total, min(ms) AS mn, max(ms) AS mx,
+                count(*) FILTER (WHERE idx IS NULL) AS zeros
+         FROM b GROUP BY 1, 2, 3, 4, 5, 6
+       )
+       INSERT INTO service_metrics_1m (service_id, minute, method, route, status_code, caller, unit_to_ms, layout, count, sum, min, max,
+                                       zero_count, bucket_offset, counts)
+       SELECT t.service_id, t.minute, t.method, t.route, t.status_code, t.caller, 1, 'exponential:6', t.n, t.total, t.mn, t.mx,
+              t.zeros, coalesce(a.off, 0), coalesce(a.counts, '{}')
+       FROM totals t LEFT JOIN arrays a USING (service_id, minute, method, route, status_code, caller)`, [from]);
+    inserted += n;
+    const s = (performance.now() - t0) / 1000;
+    log(`load: hour ${String(h + 1).padStart(2)}/24 · ${inserted.toLocaleString('en')} requests · ${s.toFixed(0)} s · ${(inserted / s).toFixed(0)} rows/s`);
+  }
+  const r0 = performance.now();
+  const result = await runMaintenance(db, { retentionRawDays: 36_500, retention1mDays: 36_500, retention5mDays: 36_500, retention1hDays: 36_500 },
+    { nowMs: DAY + 86_400_000 + 120_000, rollupsOnly: true });
+  log(`rollup job: ${result.ran ? `${result.rollups.rows5m} 5m rows, ${result.rollups.rows1h} 1h rows` : 'skipped (lock)'} in ${((performance.now() - r0) / 1000).toFixed(1)} s`);
+  await db.query('ANALYZE');
+  const sizes = await db.query(`SELECT (SELECT count(*) FROM service_metrics)::int AS raw, (SELECT count(*) FROM service_metrics_1m)::int AS m1,
+    (SELECT count(*) FROM service_metrics_5m)::int AS m5, (SELECT count(*) FROM service_metrics_1h)::int AS h1`);
+  const z = sizes.rows[0];
+  log(`rows: service_metrics ${z.raw.toLocaleString('en')} · 1m ${z.m1.toLocaleString('en')} · 5m ${z.m5.toLocaleString('en')} · 1h ${z.h1.toLocaleString('en')} · load ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+}
+
+async function measure() {
+  const id = (await db.query(`SELECT id::text AS id FROM services WHERE name = 'svc-01'`)).rows[0].id;
+  const from = DAY;
+  const to = DAY + 86_400_000;
+  const rawSql = async () => (await db.query(
+    `SELECT method, path, count(*)::int AS n, avg(response_time_ms) AS avg,
+            (count(*) FILTER (WHERE status_code >= 500))::float8 / count(*) AS error_rate,
+            percentile_cont(0.5) WITHIN GROUP (ORDER BY response_time_ms) AS p50,
+            percentile_cont(0.95) WITHIN GROUP (ORDER BY response_time_ms) AS p95,
+            percentile_cont(0.99) WITHIN GROUP (ORDER BY response_time_ms) AS p99
+     FROM service_metrics WHERE service_id = $1::bigint AND "timestamp" >= to_timestamp($2::float8 / 1000) AND "timestamp" < to_timestamp($3::float8 / 1000)
+     GROUP BY method, path`, [id, from, to])).rows;
+  const variants = [
+    ['raw SQL (seed: percentile_cont over service_metrics)', rawSql],
+    ['API routes.ts selectRouteStats (1m rollups + spans)', () => selectRouteStats(db, id, from, to)],
+    ['window.ts selectRouteRollupStats (lattice_rollups)', () => selectRouteRollupStats(db, id, from, to)],
+  ];
+  const results = [];
+  for (const [name, fn] of variants) {
+    let answer;
+    for (let i = 0; i < 3; i++) answer = await fn();
+    const times = [];
+    for (let i = 0; i < RUNS; i++) {
+      const t = performance.now();
+      await fn();
+      times.push(performance.now() - t);
+    }
+    times.sort((a, b) => a - b);
+    const pick = (q) => times[Math.min(times.length - 1, Math.ceil(q * times.length) - 1)];
+    results.push({ name, p50: pick(0.5), p95: pick(0.95), routes: answer.length, answer });
+    log(`measured: ${name}`);
+  }
+  const base = results[0];
+  console.log(`\nload average at the end: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} CPUs (a shared machine slows every variant alike)`);
+  console.log(`\nbench:query — per-route stats of one service over 24 h · ${ROWS.toLocaleString('en')} requests/day, ${SERVICES} services × ${ROUTES} routes · ${RUNS} runs each`);
+  console.log(`${'variant'.padEnd(56)} ${'routes'.padStart(6)} ${'p50 ms'.padStart(9)} ${'p95 ms'.padStart(9)} ${'p95 vs raw'.padStart(11)}`);
+  for (const r of results) {
+    console.log(`${r.name.padEnd(56)} ${String(r.routes).padStart(6)} ${r.p50.toFixed(1).padStart(9)} ${r.p95.toFixed(1).padStart(9)} ${(r.p95 / base.p95).toFixed(3).padStart(10)}×`);
+  }
+  // Agreement with the raw answer: request counts exactly, p95 within the histogram's relative error.
+  const raw = new Map(base.answer.map((r) => [`${r.method} ${r.path}`, r]));
+  const fine = results[2].answer;
+  let countMismatch = 0;
+  let worstP95 = 0;
+  for (const r of fine) {
+    const b = raw.get(`${r.method} ${r.route}`);
+    if (!b || b.n !== r.requestCount) countMismatch++;
+    else worstP95 = Math.max(worstP95, Math.abs(r.p95Ms - b.p95) / b.p95);
+  }
+  console.log(`window.ts vs raw: ${fine.length}/${raw.size} routes, ${countMismatch} request-count mismatches, worst p95 relative difference ${(worstP95 * 100).toFixed(2)} %`);
+  const goal = results[2].p95 <= 50;
+  console.log(`goal ≤ 50 ms p95 for 24 h per-route stats (window.ts): ${goal ? 'met' : 'NOT met'} (${results[2].p95.toFixed(1)} ms)`);
+}
