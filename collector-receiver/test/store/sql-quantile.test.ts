@@ -19,6 +19,8 @@ const MINUTE = 60_000;
 const QS = [0.5, 0.95, 0.99] as const;
 /** Same algorithm, same order of float operations; pow/log may differ in the last ulp between V8 and libc. */
 const SAME = 1e-12;
+/** Generous: each case records 3 × 60 SDK points and writes them; a loaded 2-core machine is slow, not wrong. */
+const SLOW = 180_000;
 
 function expectSame(sql: number | null, api: number | null, label: string): void {
   if (api === null) { expect(sql, label).toBeNull(); return; }
@@ -28,8 +30,8 @@ function expectSame(sql: number | null, api: number | null, label: string): void
 
 describe.each(testBackends())('lattice_quantile (migration 003) on %s', (backend) => {
   let t: TestDb;
-  beforeEach(async () => { t = await createTestDb(backend); });
-  afterEach(async () => { await t.drop(); });
+  beforeEach(async () => { t = await createTestDb(backend); }, SLOW);
+  afterEach(async () => { await t.drop(); }, SLOW);
 
   async function write(points: DurationPoint[]): Promise<string> {
     const writer = createBatchingWriter(t.db, { batchRows: 5000, maxQueuedRows: 100_000 });
@@ -85,7 +87,7 @@ describe.each(testBackends())('lattice_quantile (migration 003) on %s', (backend
       const exact = exactQuantile(sorted, q) * 1000;
       expect(Math.abs(sql[i]! - exact) / exact, `q=${q}`).toBeLessThan(0.0055);
     });
-  });
+  }, SLOW);
 
   it('mixed sources (ms exponential at scale 4, s exponential, explicit buckets, zeros): equals the API', async () => {
     const at = (minute: number) => ({ startTimeUnixNano: nanos(T + minute * MINUTE), timeUnixNano: nanos(T + minute * MINUTE + 59_000) });
@@ -97,7 +99,7 @@ describe.each(testBackends())('lattice_quantile (migration 003) on %s', (backend
     ];
     const serviceId = await write(points);
     await compareWindows(serviceId, [[T, T + 5 * MINUTE], [T + MINUTE, T + 3 * MINUTE], [T + 2 * MINUTE, T + 4 * MINUTE]]);
-  });
+  }, SLOW);
 
   it('explicit buckets only (interpolation), and per-route GROUP BY equals the engine per route', async () => {
     const at = { startTimeUnixNano: nanos(T), timeUnixNano: nanos(T + 59_000) };
@@ -124,7 +126,24 @@ describe.each(testBackends())('lattice_quantile (migration 003) on %s', (backend
     for (const r of rows.rows) expectSame(Number(r.p95), engine(r.route), r.route);
     // 10 values, rank 10 (of 10) lies in (0.5, 1] s, closed by max 0.6 s → 600 ms
     expect(Number(rows.rows[0]!.p95)).toBeCloseTo(600, 9);
-  });
+  }, SLOW);
+
+  it('works over the 5m table and over lattice_rollups() rows (migration 002) like over service_metrics_1m', async () => {
+    const seconds = sampleDurations('lognormal', 21, 800);
+    const serviceId = await write(await recordWithSdk({ instances: 3, minutes: 10, startMs: T, samples: spread(seconds, 21, 3, 10) }));
+    // same columns, another table: a copy of the 1m rows (the function ignores period alignment)
+    await t.db.query(`INSERT INTO service_metrics_5m SELECT * FROM service_metrics_1m`);
+    const result = await t.db.query<{ m1: number; m5: number; stitched: number }>(
+      `SELECT (SELECT lattice_quantile(r, 0.99) FROM service_metrics_1m r WHERE r.service_id = $1::bigint) AS m1,
+              (SELECT lattice_quantile(r, 0.99) FROM service_metrics_5m r WHERE r.service_id = $1::bigint) AS m5,
+              (SELECT lattice_quantile(r, 0.99) FROM lattice_rollups(ARRAY[$1::bigint], to_timestamp($2::float8 / 1000), to_timestamp($3::float8 / 1000)) r) AS stitched`,
+      [serviceId, T, T + 10 * MINUTE]);
+    const row = result.rows[0]!;
+    const exact = exactQuantile(seconds.slice().sort((a, b) => a - b), 0.99) * 1000;
+    expect(Math.abs(Number(row.m1) - exact) / exact).toBeLessThan(0.0055);
+    expect(Number(row.m5)).toBe(Number(row.m1));
+    expect(Number(row.stitched)).toBe(Number(row.m1));
+  }, SLOW);
 
   it('lattice_merge + lattice_quantile(h, q) equal the aggregate; no rows → NULL; q outside [0, 1] is an error', async () => {
     const serviceId = await write([durationPoint([1, 2, 3, 4, 100], { startTimeUnixNano: nanos(T), timeUnixNano: nanos(T + 59_000) })]);
@@ -143,5 +162,5 @@ describe.each(testBackends())('lattice_quantile (migration 003) on %s', (backend
     const one = await t.db.query<{ v: number }>(
       `SELECT lattice_quantile(lattice_merge(1000::float8, 'exponential:6', 0::bigint, 0, '{1}'::bigint[], 0.2::float8, 0.2::float8), 0.99) AS v`);
     expect(Number(one.rows[0]!.v)).toBe(200);
-  });
+  }, SLOW);
 });
