@@ -36,7 +36,7 @@ export function registerLiveRoutes(app: FastifyInstance, options: LiveRoutesOpti
   }, heartbeatMs);
   heartbeat.unref();
 
-  app.get('/live', (request, reply) => {
+  app.get('/live', (_request, reply) => {
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -50,7 +50,8 @@ export function registerLiveRoutes(app: FastifyInstance, options: LiveRoutesOpti
     const unsubscribe = hub.subscribe((update) => {
       res.write(`event: update\ndata: ${JSON.stringify(update)}\n\n`);
     });
-    request.raw.once('close', () => {
+    // The client went away, or preClose ended the stream.
+    res.once('close', () => {
       unsubscribe();
       streams.delete(res);
     });

@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { CommitListener, IngestWriter } from '../../src/pipeline/ingest-writer.js';
 import type { IngestBatch } from '../../src/translate/rows.js';
 import { registerLiveRoutes } from '../../src/live/routes.js';
+import type { LiveHub } from '../../src/live/live-hub.js';
 
 /** A writer whose commits the test triggers by hand. */
 function fakeWriter(): IngestWriter & { commit(services: string[]): void; listeners: number } {
@@ -32,11 +33,12 @@ describe('GET /live', () => {
   let app: FastifyInstance;
   let url: string;
   let writer: ReturnType<typeof fakeWriter>;
+  let hub: LiveHub;
 
   beforeEach(async () => {
     writer = fakeWriter();
     app = Fastify();
-    registerLiveRoutes(app, { writer, minIntervalMs: 1000 });
+    hub = registerLiveRoutes(app, { writer, minIntervalMs: 1000 });
     await app.listen({ host: '127.0.0.1', port: 0 });
     const address = app.server.address();
     url = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
@@ -59,6 +61,18 @@ describe('GET /live', () => {
     expect(update.services).toEqual(['<img src=x onerror=alert(1)>', 'orders']);
     expect(Number.isNaN(Date.parse(update.at))).toBe(false);
     await reader.cancel();
+  });
+
+  it('stays subscribed while the client listens and unsubscribes when it goes away', async () => {
+    const res = await fetch(`${url}/live`);
+    const reader = res.body!.getReader();
+    await readUntil(reader, /: connected\n\n/);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(hub.subscriberCount()).toBe(1);
+    await reader.cancel();
+    const deadline = Date.now() + 10_000;
+    while (hub.subscriberCount() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(hub.subscriberCount()).toBe(0);
   });
 
   it('ends open streams on close() instead of waiting for the clients', async () => {
