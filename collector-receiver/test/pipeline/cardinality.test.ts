@@ -1,9 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { vi, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createBatchingWriter } from '../../src/pipeline/batching-writer.js';
 import { OVERFLOW_ROUTE } from '../../src/store/queries/service-routes.js';
 import type { Db } from '../../src/store/db.js';
 import { createTestDb, testBackends, TEST_DATABASE_URL, type TestDb } from '../helpers/test-db.js';
 import { durationPoint, nanos, requestRow } from '../helpers/fixtures.js';
+
+// Storage-heavy on a shared 2-core machine: generous limits (a slow box is not a failure).
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 });
 
 const T = Date.parse('2026-11-27T10:00:00Z');
 const route = (i: number) => `/r/${String(i).padStart(4, '0')}`;

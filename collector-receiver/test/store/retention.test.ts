@@ -1,9 +1,12 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { vi, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { applyRetention } from '../../src/store/maintenance/retention.js';
 import { runMaintenance } from '../../src/store/maintenance/maintenance.js';
 import { DAY_PARTITIONED_TABLES, ensureDayPartitions, partitionName, utcDay } from '../../src/store/queries/partitions.js';
 import { createTestDb, testBackends, type TestDb } from '../helpers/test-db.js';
 import { createServices } from './rollup-helpers.js';
+
+// Storage-heavy on a shared 2-core machine: generous limits (a slow box is not a failure).
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 });
 
 const NOW = Date.parse('2026-11-20T12:00:00Z');
 const DAY = 86_400_000;

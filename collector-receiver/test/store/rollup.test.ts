@@ -1,7 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MAINTENANCE_LOCK_ARGS, runMaintenance, type MaintenanceSettings } from '../../src/store/maintenance/maintenance.js';
+import { vi, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MAINTENANCE_LOCK_ARGS, runMaintenance, startMaintenance, type MaintenanceSettings } from '../../src/store/maintenance/maintenance.js';
 import { TEST_DATABASE_URL, createTestDb, testBackends, type TestDb } from '../helpers/test-db.js';
 import { comparable, createServices, insertMinuteRows, mergeMinuteRows, randomMinuteRows, readMerged } from './rollup-helpers.js';
+
+// Storage-heavy on a shared 2-core machine: generous limits (a slow box is not a failure).
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 });
 
 const T = Date.parse('2026-11-20T09:00:00Z');
 const HOUR = 3_600_000;
@@ -118,6 +121,37 @@ describe.skipIf(!TEST_DATABASE_URL)('rollups while another replica holds the mai
       expect(rows.rows[0]!.n).toBe(0);
       const after = await runMaintenance(t.db, SETTINGS, { nowMs: T + HOUR });
       expect(after.ran && after.rollups.rows5m).toBeGreaterThan(0);
+    } finally {
+      await t.drop();
+    }
+  });
+});
+
+describe.each(testBackends())('startMaintenance on %s', (backend) => {
+  it('runs a pass at once and every interval, and stop() waits for the running pass', async () => {
+    const t = await createTestDb(backend);
+    try {
+      const ids = await createServices(t.db, ['checkout']);
+      // Minutes well in the past: the real clock's pass rolls them up.
+      await insertMinuteRows(t.db, randomMinuteRows(ids, Date.now() - 3 * HOUR - (Date.now() % HOUR), 30, 5));
+      const passes: unknown[] = [];
+      const errors: unknown[] = [];
+      let second!: () => void;
+      const twice = new Promise<void>((resolve) => { second = resolve; });
+      const handle = startMaintenance(t.db, SETTINGS, {
+        intervalMs: 10,
+        onPass: (r) => { passes.push(r); if (passes.length === 2) second(); },
+        onError: (e) => errors.push(e),
+      });
+      await twice;
+      await handle.stop();
+      const after = passes.length;
+      await new Promise((r) => setTimeout(r, 50));
+      expect(passes.length).toBe(after); // stopped: no pass after stop()
+      expect(errors).toEqual([]);
+      expect(passes[0]).toMatchObject({ ran: true });
+      const n = await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM service_metrics_5m');
+      expect(n.rows[0]!.n).toBeGreaterThan(0);
     } finally {
       await t.drop();
     }

@@ -1,8 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { vi, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runMaintenance } from '../../src/store/maintenance/maintenance.js';
 import { rollupWindowSql } from '../../src/store/queries/window.js';
 import { createTestDb, testBackends, type TestDb } from '../helpers/test-db.js';
 import { comparable, createServices, insertMinuteRows, randomMinuteRows, readMerged } from './rollup-helpers.js';
+
+// Storage-heavy on a shared 2-core machine: generous limits (a slow box is not a failure).
+vi.setConfig({ testTimeout: 180_000, hookTimeout: 180_000 });
 
 const T = Date.parse('2026-11-20T09:00:00Z');
 const MIN = 60_000;
