@@ -5,6 +5,7 @@
  *   npm run bench:query                       10 M requests (one UTC day), 20 services × 50 routes
  *   BENCH_ROWS=1000000 npm run bench:query    fewer rows (minutes instead of tens of minutes to load)
  *   BENCH_RUNS=50  BENCH_KEEP=1  DATABASE_URL=postgres://…  (default postgres://postgres@127.0.0.1:5432/test)
+ *   BENCH_SCHEMA=lattice_bench_<pid>          measure again a schema kept by BENCH_KEEP=1 (no load)
  *
  * Load (into its own schema `lattice_bench_<pid>`, dropped at the end unless BENCH_KEEP=1), hour by hour
  * with progress: the migrations, then per hour the raw service_metrics rows (INSERT … SELECT over
@@ -33,22 +34,25 @@ const RUNS = Math.max(30, Number(process.env.BENCH_RUNS || 30));
 const SERVICES = 20;
 const ROUTES = 50;
 const DAY = Date.parse('2026-11-26T00:00:00Z');
-const schema = `lattice_bench_${process.pid}`;
+/** BENCH_SCHEMA: measure a schema loaded by an earlier BENCH_KEEP=1 run (no load, not dropped). */
+const reuse = process.env.BENCH_SCHEMA || '';
+if (reuse !== '' && !/^lattice_bench_\d+$/.test(reuse)) throw new Error(`BENCH_SCHEMA should be lattice_bench_<n>, instead got '${reuse}'`);
+const schema = reuse || `lattice_bench_${process.pid}`;
 const log = (s) => process.stderr.write(`${s}\n`);
 
 const admin = createPgDb({ connectionString: url, max: 1 });
-await admin.query(`CREATE SCHEMA ${schema}`);
+if (!reuse) await admin.query(`CREATE SCHEMA ${schema}`);
 const db = createPgDb({ connectionString: url, max: 4, options: `-c search_path=${schema}`, applicationName: schema });
 let exitCode = 0;
 try {
-  await load();
+  if (!reuse) await load();
   await measure();
 } catch (err) {
   exitCode = 1;
   log(`bench:query failed: ${err?.stack ?? err}`);
 } finally {
   await db.close();
-  if (process.env.BENCH_KEEP === '1') log(`kept schema ${schema} (BENCH_KEEP=1)`);
+  if (process.env.BENCH_KEEP === '1' || reuse) log(`kept schema ${schema} (measure again: BENCH_SCHEMA=${schema})`);
   else await admin.query(`DROP SCHEMA ${schema} CASCADE`);
   await admin.close();
 }

@@ -1,6 +1,6 @@
 import { vi, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runMaintenance } from '../../src/store/maintenance/maintenance.js';
-import { rollupWindowSql } from '../../src/store/queries/window.js';
+import { rollupWindowSql, selectRouteRollupStats } from '../../src/store/queries/window.js';
 import { createTestDb, testBackends, type TestDb } from '../helpers/test-db.js';
 import { comparable, createServices, insertMinuteRows, randomMinuteRows, readMerged } from './rollup-helpers.js';
 
@@ -67,6 +67,25 @@ describe.each(testBackends())('lattice_rollups() stitched window on %s', (backen
     await runMaintenance(t.db, SETTINGS, { nowMs: T + 3 * HOUR + 20 * MIN, rollupsOnly: true });
     expect(await grains(from, to)).toEqual([300, 3600]);
     expect(comparable(await window(null, from, to))).toEqual(comparable(await minutesOnly(null, from, to)));
+  });
+
+  it('selectRouteRollupStats: the same per-route counts, error rates and percentiles as from the 1m rows alone', async () => {
+    const from = T + 3 * MIN;
+    const to = T + 3 * HOUR + 9 * MIN;
+    const stitched = await selectRouteRollupStats(t.db, ids[0]!, from, to);
+    const grainsRead = await grains(from, to);
+    expect(grainsRead).toContain(3600);
+    // The same window with the watermarks reset reads 1m rows only.
+    await t.db.query(`UPDATE lattice_rollup_watermarks SET rolled_to = '-infinity'`);
+    expect(await grains(from, to)).toEqual([60]);
+    const minutes = await selectRouteRollupStats(t.db, ids[0]!, from, to);
+    expect(stitched.map((r) => r.route).sort()).toEqual(['/a', '/b/:id', '/c']);
+    const round = (rows: typeof stitched) => rows.map((r) => ({ ...r, avgMs: Number(r.avgMs!.toFixed(6)) }));
+    expect(round(stitched)).toEqual(round(minutes));
+    const counts = await t.db.query<{ route: string; n: number }>(
+      `SELECT route, sum(count)::int AS n FROM service_metrics_1m WHERE service_id = $1::bigint
+         AND minute >= to_timestamp($2::float8 / 1000) AND minute < to_timestamp($3::float8 / 1000) GROUP BY 1`, [ids[0], from, to]);
+    for (const c of counts.rows) expect(stitched.find((r) => r.route === c.route)?.requestCount).toBe(c.n);
   });
 
   it('reads whole hours from 1h rows only (no 5m or 1m rows for them)', async () => {

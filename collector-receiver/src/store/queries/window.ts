@@ -39,41 +39,47 @@ const NO_SPANS = { count: 0, errors: 0, sumMs: 0, minMs: null, maxMs: null, p50M
  * the histogram rollups alone, read through lattice_rollups(): a 24 h window reads ~24 hourly rows
  * per route key instead of ~1440 minute rows. Span rows are not read (a service that sends only
  * spans has no rollups: see routes.ts selectRouteStats for the span+rollup source rule).
- * Minutes are whole: a minute counts when it starts in the window. Two aggregate queries; the
+ * Minutes are whole: a minute counts when it starts in the window. One aggregate query; the
  * percentile estimator is summarizeWindow's (window-summary.ts). Most requests first.
  */
 export async function selectRouteRollupStats(db: Queryable, serviceId: string, fromMs: number, toMs: number): Promise<RouteRollupStats[]> {
-  const source = rollupWindowSql('ARRAY[$1::bigint]', '$2', '$3');
-  const window = [serviceId, fromMs, toMs];
-  const [totals, buckets] = await Promise.all([
-    db.query<{ method: string; route: string; unit_to_ms: number; layout: string; n: number; errors: number; total: number | null;
-      sum_missing: boolean; mn: number | null; mx: number | null; zeros: number }>(
-      `SELECT r.method, r.route, r.unit_to_ms, r.layout, sum(r.count)::float8 AS n,
-              coalesce(sum(r.count) FILTER (WHERE r.status_code >= 500), 0)::float8 AS errors,
-              sum(r.sum) AS total, bool_or(r.sum IS NULL) AS sum_missing, min(r.min) AS mn, max(r.max) AS mx,
-              sum(r.zero_count)::float8 AS zeros
-       FROM ${source} r GROUP BY 1, 2, 3, 4`, window),
-    db.query<{ method: string; route: string; unit_to_ms: number; layout: string; idx: number; n: number }>(
-      `SELECT r.method, r.route, r.unit_to_ms, r.layout, (r.bucket_offset + u.ord - 1)::int AS idx, sum(u.c)::float8 AS n
-       FROM ${source} r, unnest(r.counts) WITH ORDINALITY AS u(c, ord) WHERE u.c <> 0
-       GROUP BY 1, 2, 3, 4, 5`, window),
-  ]);
-  const routes = new Map<string, { method: string; route: string; groups: Map<string, RollupGroup> }>();
-  for (const g of totals.rows) {
+  // One query: each (route, unit, layout) group is numbered first, so the bucket sums group by two
+  // integers (gid, idx), and each group comes back as one row with its buckets as two arrays.
+  const result = await db.query<{ method: string; route: string; unit_to_ms: number; layout: string; n: number; errors: number;
+    total: number | null; sum_missing: boolean; mn: number | null; mx: number | null; zeros: number; idx: number[] | null; c: number[] | null }>(
+    `WITH w AS MATERIALIZED (
+       SELECT r.method, r.route, r.status_code, r.unit_to_ms, r.layout, r.count, r.sum, r.min, r.max, r.zero_count, r.bucket_offset, r.counts
+       FROM ${rollupWindowSql('ARRAY[$1::bigint]', '$2', '$3')} r
+     ), g AS (
+       SELECT row_number() OVER () AS gid, method, route, unit_to_ms, layout, sum(count)::float8 AS n,
+              coalesce(sum(count) FILTER (WHERE status_code >= 500), 0)::float8 AS errors,
+              sum(sum) AS total, bool_or(sum IS NULL) AS sum_missing, min(min) AS mn, max(max) AS mx, sum(zero_count)::float8 AS zeros
+       FROM w GROUP BY method, route, unit_to_ms, layout
+     ), b AS (
+       SELECT g.gid, w.bucket_offset + (u.ord - 1)::int AS idx, sum(u.c)::float8 AS c
+       FROM w JOIN g USING (method, route, unit_to_ms, layout), unnest(w.counts) WITH ORDINALITY AS u(c, ord)
+       WHERE u.c <> 0 GROUP BY 1, 2
+     ), arrays AS (
+       SELECT gid, array_agg(idx ORDER BY idx) AS idx, array_agg(c ORDER BY idx) AS c FROM b GROUP BY gid
+     )
+     SELECT g.method, g.route, g.unit_to_ms, g.layout, g.n, g.errors, g.total, g.sum_missing, g.mn, g.mx, g.zeros, a.idx, a.c
+     FROM g LEFT JOIN arrays a USING (gid)`, [serviceId, fromMs, toMs]);
+  const routes = new Map<string, { method: string; route: string; groups: RollupGroup[] }>();
+  for (const g of result.rows) {
     const key = `${g.method}\u0000${g.route}`;
     let r = routes.get(key);
-    if (!r) { r = { method: g.method, route: g.route, groups: new Map() }; routes.set(key, r); }
-    r.groups.set(`${Number(g.unit_to_ms)}|${g.layout}`, {
+    if (!r) { r = { method: g.method, route: g.route, groups: [] }; routes.set(key, r); }
+    const buckets = new Map<number, number>();
+    const idx = g.idx ?? [];
+    const c = g.c ?? [];
+    for (let i = 0; i < idx.length; i++) buckets.set(Number(idx[i]), Number(c[i]));
+    r.groups.push({
       unitToMs: Number(g.unit_to_ms), layout: g.layout, count: Number(g.n), errors: Number(g.errors),
       sum: g.sum_missing ? null : Number(g.total), min: g.mn === null ? null : Number(g.mn), max: g.mx === null ? null : Number(g.mx),
-      zeroCount: Number(g.zeros), buckets: new Map(),
+      zeroCount: Number(g.zeros), buckets,
     });
   }
-  for (const b of buckets.rows) {
-    const n = Number(b.n);
-    if (n > 0) routes.get(`${b.method}\u0000${b.route}`)?.groups.get(`${Number(b.unit_to_ms)}|${b.layout}`)?.buckets.set(Number(b.idx), n);
-  }
   return [...routes.values()]
-    .map((r) => ({ method: r.method, route: r.route, ...summarizeWindow(NO_SPANS, [...r.groups.values()]) }))
+    .map((r) => ({ method: r.method, route: r.route, ...summarizeWindow(NO_SPANS, r.groups) }))
     .sort((a, b) => b.requestCount - a.requestCount || (a.route < b.route ? -1 : a.route > b.route ? 1 : 0) || (a.method < b.method ? -1 : 1));
 }
