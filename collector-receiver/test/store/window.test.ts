@@ -82,10 +82,17 @@ describe.each(testBackends())('lattice_rollups() stitched window on %s', (backen
     expect(stitched.map((r) => r.route).sort()).toEqual(['/a', '/b/:id', '/c']);
     const round = (rows: typeof stitched) => rows.map((r) => ({ ...r, avgMs: Number(r.avgMs!.toFixed(6)) }));
     expect(round(stitched)).toEqual(round(minutes));
-    const counts = await t.db.query<{ route: string; n: number }>(
-      `SELECT route, sum(count)::int AS n FROM service_metrics_1m WHERE service_id = $1::bigint
+    const counts = await t.db.query<{ route: string; n: number; e: number }>(
+      `SELECT route, sum(count)::int AS n, coalesce(sum(count) FILTER (WHERE status_code >= 500), 0)::int AS e
+       FROM service_metrics_1m WHERE service_id = $1::bigint
          AND minute >= to_timestamp($2::float8 / 1000) AND minute < to_timestamp($3::float8 / 1000) GROUP BY 1`, [ids[0], from, to]);
-    for (const c of counts.rows) expect(stitched.find((r) => r.route === c.route)?.requestCount).toBe(c.n);
+    expect(counts.rows).toHaveLength(3);
+    for (const c of counts.rows) {
+      const r = stitched.find((s) => s.route === c.route)!;
+      expect(r.requestCount).toBe(c.n);
+      expect(r.errorRate).toBeCloseTo(c.e / c.n, 12);
+      expect(r.p50Ms! <= r.p95Ms! && r.p95Ms! <= r.p99Ms!).toBe(true);
+    }
   });
 
   it('reads whole hours from 1h rows only (no 5m or 1m rows for them)', async () => {

@@ -39,47 +39,45 @@ const NO_SPANS = { count: 0, errors: 0, sumMs: 0, minMs: null, maxMs: null, p50M
  * the histogram rollups alone, read through lattice_rollups(): a 24 h window reads ~24 hourly rows
  * per route key instead of ~1440 minute rows. Span rows are not read (a service that sends only
  * spans has no rollups: see routes.ts selectRouteStats for the span+rollup source rule).
- * Minutes are whole: a minute counts when it starts in the window. One aggregate query; the
+ * Minutes are whole: a minute counts when it starts in the window. One query; the
  * percentile estimator is summarizeWindow's (window-summary.ts). Most requests first.
  */
 export async function selectRouteRollupStats(db: Queryable, serviceId: string, fromMs: number, toMs: number): Promise<RouteRollupStats[]> {
-  // One query: each (route, unit, layout) group is numbered first, so the bucket sums group by two
-  // integers (gid, idx), and each group comes back as one row with its buckets as two arrays.
-  const result = await db.query<{ method: string; route: string; unit_to_ms: number; layout: string; n: number; errors: number;
-    total: number | null; sum_missing: boolean; mn: number | null; mx: number | null; zeros: number; idx: number[] | null; c: number[] | null }>(
-    `WITH w AS MATERIALIZED (
-       SELECT r.method, r.route, r.status_code, r.unit_to_ms, r.layout, r.count, r.sum, r.min, r.max, r.zero_count, r.bucket_offset, r.counts
-       FROM ${rollupWindowSql('ARRAY[$1::bigint]', '$2', '$3')} r
-     ), g AS (
-       SELECT row_number() OVER () AS gid, method, route, unit_to_ms, layout, sum(count)::float8 AS n,
-              coalesce(sum(count) FILTER (WHERE status_code >= 500), 0)::float8 AS errors,
-              sum(sum) AS total, bool_or(sum IS NULL) AS sum_missing, min(min) AS mn, max(max) AS mx, sum(zero_count)::float8 AS zeros
-       FROM w GROUP BY method, route, unit_to_ms, layout
-     ), b AS (
-       SELECT g.gid, w.bucket_offset + (u.ord - 1)::int AS idx, sum(u.c)::float8 AS c
-       FROM w JOIN g USING (method, route, unit_to_ms, layout), unnest(w.counts) WITH ORDINALITY AS u(c, ord)
-       WHERE u.c <> 0 GROUP BY 1, 2
-     ), arrays AS (
-       SELECT gid, array_agg(idx ORDER BY idx) AS idx, array_agg(c ORDER BY idx) AS c FROM b GROUP BY gid
-     )
-     SELECT g.method, g.route, g.unit_to_ms, g.layout, g.n, g.errors, g.total, g.sum_missing, g.mn, g.mx, g.zeros, a.idx, a.c
-     FROM g LEFT JOIN arrays a USING (gid)`, [serviceId, fromMs, toMs]);
-  const routes = new Map<string, { method: string; route: string; groups: RollupGroup[] }>();
-  for (const g of result.rows) {
-    const key = `${g.method}\u0000${g.route}`;
+  // The window's rows come back as they are (bounded by hours × keys, not by requests: ~2.7 k rows
+  // for 50 routes over 24 h) and are merged here. Measured on bench/query (1 M requests/day, load
+  // 21 on 2 cores): p50 217 ms merging in JS vs 330 ms summing buckets in SQL (unnest + sort).
+  const result = await db.query<{ method: string; route: string; status_code: number; unit_to_ms: number; layout: string;
+    count: number; sum: number | null; min: number | null; max: number | null; zero_count: number; bucket_offset: number; counts: number[] }>(
+    `SELECT r.method, r.route, r.status_code, r.unit_to_ms, r.layout, r.count::float8 AS count, r.sum, r.min, r.max,
+            r.zero_count::float8 AS zero_count, r.bucket_offset, r.counts::float8[] AS counts
+     FROM ${rollupWindowSql('ARRAY[$1::bigint]', '$2', '$3')} r`, [serviceId, fromMs, toMs]);
+  const routes = new Map<string, { method: string; route: string; groups: Map<string, RollupGroup> }>();
+  for (const row of result.rows) {
+    const key = `${row.method}\u0000${row.route}`;
     let r = routes.get(key);
-    if (!r) { r = { method: g.method, route: g.route, groups: [] }; routes.set(key, r); }
-    const buckets = new Map<number, number>();
-    const idx = g.idx ?? [];
-    const c = g.c ?? [];
-    for (let i = 0; i < idx.length; i++) buckets.set(Number(idx[i]), Number(c[i]));
-    r.groups.push({
-      unitToMs: Number(g.unit_to_ms), layout: g.layout, count: Number(g.n), errors: Number(g.errors),
-      sum: g.sum_missing ? null : Number(g.total), min: g.mn === null ? null : Number(g.mn), max: g.mx === null ? null : Number(g.mx),
-      zeroCount: Number(g.zeros), buckets,
-    });
+    if (!r) { r = { method: row.method, route: row.route, groups: new Map() }; routes.set(key, r); }
+    const unitToMs = Number(row.unit_to_ms);
+    const groupKey = `${unitToMs}|${row.layout}`;
+    let g = r.groups.get(groupKey);
+    if (!g) {
+      g = { unitToMs, layout: row.layout, count: 0, errors: 0, sum: 0, min: null, max: null, zeroCount: 0, buckets: new Map() };
+      r.groups.set(groupKey, g);
+    }
+    const count = Number(row.count);
+    g.count += count;
+    if (Number(row.status_code) >= 500) g.errors += count;
+    g.sum = g.sum === null || row.sum === null ? null : g.sum + Number(row.sum);
+    if (row.min !== null) g.min = g.min === null ? Number(row.min) : Math.min(g.min, Number(row.min));
+    if (row.max !== null) g.max = g.max === null ? Number(row.max) : Math.max(g.max, Number(row.max));
+    g.zeroCount += Number(row.zero_count);
+    const offset = Number(row.bucket_offset);
+    const counts = row.counts;
+    for (let i = 0; i < counts.length; i++) {
+      const c = Number(counts[i]);
+      if (c !== 0) g.buckets.set(offset + i, (g.buckets.get(offset + i) ?? 0) + c);
+    }
   }
   return [...routes.values()]
-    .map((r) => ({ method: r.method, route: r.route, ...summarizeWindow(NO_SPANS, r.groups) }))
+    .map((r) => ({ method: r.method, route: r.route, ...summarizeWindow(NO_SPANS, [...r.groups.values()]) }))
     .sort((a, b) => b.requestCount - a.requestCount || (a.route < b.route ? -1 : a.route > b.route ? 1 : 0) || (a.method < b.method ? -1 : 1));
 }
