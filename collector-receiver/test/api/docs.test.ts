@@ -29,7 +29,7 @@ describe('OpenAPI at /docs', () => {
     closeWriter = () => writer.close();
     app = await buildServer({ ...loadConfig({}), logLevel: 'silent' }, { db: t.db, writer });
     base = await app.listen({ port: 0, host: '127.0.0.1' });
-  });
+  }, 180_000);
   afterAll(async () => {
     await app?.close();
     await closeWriter?.();

@@ -45,7 +45,7 @@ describe.each(testBackends())('GET /traces/:traceId on %s', (backend) => {
       await exportWith(exporter, spans);
       await exporter.shutdown();
     }
-  });
+  }, 180_000);
   afterAll(async () => {
     await app?.close();
     await closeWriter?.();

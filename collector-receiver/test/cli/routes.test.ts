@@ -68,7 +68,7 @@ describe.each(testBackends())('lattice-receiver routes against a receiver on %s'
     const spans = [span('/orders/:id', 200, 10, 0), span('/orders/:id', 200, 20, 1), span('/orders/:id', 200, 30, 2), span('/orders', 500, 100, 3)];
     const res = await fetch(`${base}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(jsonTraceRequest(spans, 'orders')) });
     expect(res.status).toBe(200);
-  });
+  }, 180_000);
   afterAll(async () => {
     await app?.close();
     await closeWriter?.();

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createBatchingWriter } from '../../src/pipeline/batching-writer.js';
 import { ensureDayPartitions, utcDay } from '../../src/store/queries/partitions.js';
 import { upsertServices } from '../../src/store/queries/services.js';
@@ -18,6 +18,9 @@ function spanRow(spanId: string, parentSpanId: string | null, startUnixMs: numbe
 
 describe.each(testBackends())('spans storage on %s', (backend) => {
   let t: TestDb;
+  // The first createTestDb of a process migrates the PGlite template (tens of seconds on a loaded
+  // machine): do it once here, with room, rather than inside the first test's budget.
+  beforeAll(async () => { await (await createTestDb(backend)).drop(); }, 180_000);
   beforeEach(async () => { t = await createTestDb(backend); });
   afterEach(() => t.drop());
 

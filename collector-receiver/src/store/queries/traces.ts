@@ -9,7 +9,7 @@ import type { SpanKindName, SpanRow } from '../../translate/rows.js';
 export async function insertSpans(tx: Queryable, rows: readonly SpanRow[], serviceIds: ReadonlyMap<string, string>): Promise<number> {
   if (rows.length === 0) return 0;
   // Sorted by key: two concurrent flushes inserting the same retried spans wait in one order.
-  const ordered = rows.slice().sort((a, b) => compareStrings(a.traceId + a.spanId, b.traceId + b.spanId));
+  const ordered = rows.slice().sort((a, b) => compareStrings(a.traceId, b.traceId) || compareStrings(a.spanId, b.spanId));
   const result = await tx.query(
     `INSERT INTO spans (trace_id, span_id, parent_span_id, service_id, name, kind, start_time, duration_ms,
        status_code, error, http_method, http_route, http_status_code)
