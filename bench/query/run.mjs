@@ -137,6 +137,7 @@ async function load() {
 
 async function measure() {
   const id = (await db.query(`SELECT id::text AS id FROM services WHERE name = 'svc-01'`)).rows[0].id;
+  const loaded = Number((await db.query('SELECT count(*)::float8 AS n FROM service_metrics')).rows[0].n);
   const from = DAY;
   const to = DAY + 86_400_000;
   const rawSql = async () => (await db.query(
@@ -169,7 +170,7 @@ async function measure() {
   }
   const base = results[0];
   console.log(`\nload average at the end: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} CPUs (a shared machine slows every variant alike)`);
-  console.log(`\nbench:query — per-route stats of one service over 24 h · ${ROWS.toLocaleString('en')} requests/day, ${SERVICES} services × ${ROUTES} routes · ${RUNS} runs each`);
+  console.log(`\nbench:query — per-route stats of one service over 24 h · ${loaded.toLocaleString('en')} requests/day, ${SERVICES} services × ${ROUTES} routes · ${RUNS} runs each`);
   console.log(`${'variant'.padEnd(56)} ${'routes'.padStart(6)} ${'p50 ms'.padStart(9)} ${'p95 ms'.padStart(9)} ${'p95 vs raw'.padStart(11)}`);
   for (const r of results) {
     console.log(`${r.name.padEnd(56)} ${String(r.routes).padStart(6)} ${r.p50.toFixed(1).padStart(9)} ${r.p95.toFixed(1).padStart(9)} ${(r.p95 / base.p95).toFixed(3).padStart(10)}×`);
