@@ -19,7 +19,7 @@ export interface TimeseriesPoint {
 }
 
 export interface TimeseriesQuery {
-  /** step-aligned start (inclusive) and end (exclusive) */
+  /** start (inclusive) and end (exclusive), epoch multiples of stepMs */
   fromMs: number;
   toMs: number;
   /** a multiple of 60 000 (rollups are per minute) */
@@ -31,7 +31,9 @@ export interface TimeseriesQuery {
 /** Every step of [fromMs, toMs), empty steps included (requests 0, nulls). */
 export async function selectTimeseries(db: Queryable, serviceId: string, q: TimeseriesQuery): Promise<TimeseriesPoint[]> {
   const summaries = await selectGroupedSummaries(db,
-    { serviceIds: [serviceId], fromMs: q.fromMs, toMs: q.toMs, method: q.method ?? null, route: q.route ?? null },
+    { serviceIds: [serviceId], fromMs: q.fromMs, toMs: q.toMs, method: q.method ?? null, route: q.route ?? null,
+      // coarse rollup periods only where they nest in the (epoch-aligned) steps
+      maxGrainSeconds: q.stepMs % 3_600_000 === 0 ? 3600 : q.stepMs % 300_000 === 0 ? 300 : 60 },
     // A rollup minute starting just before fromMs (the window's overlap rule) lands in step 0.
     (p) => [`greatest(0, floor((extract(epoch FROM t) * 1000 - ${p.add(q.fromMs, 'float8')}) / ${p.add(q.stepMs, 'float8')}))::int`]);
   const byStep = new Map(summaries.map((s) => [Number(s.key[0]), s]));
