@@ -26,6 +26,12 @@ const DAY_MS = 86_400_000;
 
 /** Applies retention inside the caller's transaction (the caller holds the maintenance lock). */
 export async function applyRetention(tx: Queryable, days: RetentionDays, nowMs: number = Date.now()): Promise<RetentionResult> {
+  // Deletes first: DROP TABLE locks the parent table (writers wait) until the transaction ends,
+  // so the drops come last, just before the commit.
+  const cutoff = (d: number) => new Date(nowMs - d * DAY_MS);
+  const d1m = await tx.query('DELETE FROM service_metrics_1m WHERE minute < $1', [cutoff(days.rollup1m)]);
+  const d5m = await tx.query('DELETE FROM service_metrics_5m WHERE minute < $1', [cutoff(days.rollup5m)]);
+  const d1h = await tx.query('DELETE FROM service_metrics_1h WHERE minute < $1', [cutoff(days.rollup1h)]);
   const rawCutoff = nowMs - days.raw * DAY_MS;
   const partitions = await tx.query<{ parent: string; child: string; qualified: string }>(
     `SELECT p.relname AS parent, c.relname AS child, format('%I.%I', n.nspname, c.relname) AS qualified
@@ -44,9 +50,5 @@ export async function applyRetention(tx: Queryable, days: RetentionDays, nowMs: 
     await tx.query(`DROP TABLE IF EXISTS ${qualified}`);
     dropped.push(child);
   }
-  const cutoff = (d: number) => new Date(nowMs - d * DAY_MS);
-  const d1m = await tx.query('DELETE FROM service_metrics_1m WHERE minute < $1', [cutoff(days.rollup1m)]);
-  const d5m = await tx.query('DELETE FROM service_metrics_5m WHERE minute < $1', [cutoff(days.rollup5m)]);
-  const d1h = await tx.query('DELETE FROM service_metrics_1h WHERE minute < $1', [cutoff(days.rollup1h)]);
   return { droppedPartitions: dropped.sort(), deleted1m: d1m.rowCount, deleted5m: d5m.rowCount, deleted1h: d1h.rowCount };
 }
