@@ -62,6 +62,10 @@ function emitInRequestContext(this: unknown): boolean {
   return context.with(state.ctx, () => original.apply(self, args));
 }
 
+/**
+ * The SERVER span's attributes (stable HTTP semconv). No `url.query`: query strings carry signed
+ * URLs and tokens (instrumentation-http redacts a few known keys; we send none of it).
+ */
 function spanAttributes(req: IncomingMessage, res: ServerResponse, scheme: string, route: string): Attributes {
   const url = req.url ?? '/';
   const q = url.indexOf('?');
@@ -73,7 +77,6 @@ function spanAttributes(req: IncomingMessage, res: ServerResponse, scheme: strin
     'http.response.status_code': res.statusCode,
     'network.protocol.version': req.httpVersion,
   };
-  if (q !== -1) attributes['url.query'] = url.slice(q + 1);
   const host = req.headers.host;
   if (host !== undefined) {
     const colon = host.lastIndexOf(':');

@@ -10,7 +10,7 @@ import type { RunningApp } from '../helpers/app';
 import { TEMPORALITY_DELTA, TestCollector, waitFor } from '../helpers/collector';
 
 const CASES: { path: string; method?: string; status: number; route: string }[] = [
-  { path: '/health', status: 200, route: '/health' },
+  { path: '/health?token=s3cret', status: 200, route: '/health' },
   { path: '/api/users/42', status: 200, route: '/api/users/:userId' },
   { path: '/api/users', status: 200, route: '/api/users' },
   { path: '/items/abc', status: 200, route: '/items/:itemId' },
@@ -67,6 +67,11 @@ describe.each([
     const want = CASES.map((c) => `${c.method ?? 'GET'} ${c.route}`).sort();
     expect(got).toEqual(want);
     for (const s of all) expect(s.name).toBe(`${String(s.attributes['http.request.method'])} ${String(s.attributes['http.route'])}`);
+    // The query string (tokens, signed URLs) is not sent; the path is.
+    const health = all.find((s) => s.attributes['http.route'] === '/health');
+    expect(health?.attributes['url.path']).toBe('/health');
+    expect(health?.attributes['http.response.status_code']).toBe(200);
+    expect(JSON.stringify(all)).not.toContain('s3cret');
 
     expect(counts).toEqual({
       '/health': 1,
