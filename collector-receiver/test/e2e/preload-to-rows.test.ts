@@ -101,12 +101,12 @@ describe.each(e2eBackends())('preload → receiver → rows (%s)', (backend) => 
     apps.push(app);
     const statuses = await load(10_000, 32, (i) => `${app.url}/scan/${i}/${Math.random().toString(36).slice(2)}.php`);
     expect(Object.fromEntries(statuses)).toEqual({ 404: 10_000 });
-    await eventually(() => countOf(service), (n) => n >= 10_000, 30_000, 250);
+    await eventually(() => countOf(service), (n) => n >= 10_000, 90_000, 250);
     const paths = await receiver.db.query<{ path: string; n: string }>(
       `SELECT m.path, count(*) AS n FROM service_metrics m JOIN services s ON s.id = m.service_id
         WHERE s.name = $1 GROUP BY m.path`, [service]);
     expect(paths.rows.map((r) => [r.path, Number(r.n)])).toEqual([['(unmatched)', 10_000]]);
-  }, 120_000);
+  }, 300_000);
 
   it('puts the caller\'s name in the callee\'s rows and shares one trace id (fetch and http.request)', async () => {
     const callee = await spawnApp('callee.cjs', `callee-${backend}`, receiver.url);
