@@ -73,6 +73,8 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions):
   const commitListeners = new Set<CommitListener>();
   /** Days whose partition is known to exist (cached after a commit). */
   const knownDays = new Set<string>();
+  /** Service ids known to be committed (services are never deleted), and when each was last upserted. */
+  const knownServices: ServiceCache = new Map();
   const routeGuard = createRouteGuard(options.maxRoutesPerService);
   const counters: BatchingWriterStats = {
     queuedRows: 0, committedRequests: 0, committedPoints: 0, failedBatches: 0,
@@ -119,8 +121,9 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions):
     let days = daysOf(requests, spans).filter((d) => !knownDays.has(d));
     for (let attempt = 1; ; attempt++) {
       try {
-        const result = await db.transaction((tx) => writeRows(tx, requests, points, days, spans, routeGuard));
+        const result = await db.transaction((tx) => writeRows(tx, requests, points, days, spans, routeGuard, knownServices));
         for (const d of days) knownDays.add(d);
+        for (const [name, id] of result.upsertedServices) knownServices.set(name, { id, upsertedAt: result.startedAt });
         routeGuard.remember(result.learnedRoutes);
         counters.flushes++;
         counters.committedRequests += requests.length;
@@ -189,15 +192,36 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions):
   };
 }
 
+/**
+ * Service name → id and when this writer last passed it to upsertServices (epoch ms).
+ * upsertServices locks the rows it meets (INSERT … ON CONFLICT DO UPDATE locks a conflicting row
+ * even when its WHERE skips the update) until commit, so two flushes of the same services ran one
+ * after the other. A service upserted less than SERVICE_REFRESH_MS ago is not passed again: its
+ * last_seen_at would not have been refreshed anyway (upsertServices refreshes it after 10 s).
+ * bench/ingest, traces protobuf on PostgreSQL: see the commit that added this.
+ */
+type ServiceCache = Map<string, { id: string; upsertedAt: number }>;
+const SERVICE_REFRESH_MS = 10_000;
+
 /** Everything one flush writes, inside its transaction. Partition DDL first (see partitions.ts). */
 async function writeRows(tx: Queryable, requests: RequestRow[], points: DurationPoint[], newDays: string[], spans: SpanRow[],
-  routeGuard: RouteGuard): Promise<{ insertedRequests: number; skippedPoints: number; learnedRoutes: RouteAdmission | null }> {
+  routeGuard: RouteGuard, knownServices: ServiceCache): Promise<{ insertedRequests: number; skippedPoints: number;
+    learnedRoutes: RouteAdmission | null; upsertedServices: Map<string, string>; startedAt: number }> {
+  const startedAt = Date.now();
   await ensureDayPartitions(tx, newDays);
   const names = new Set<string>();
   for (const r of requests) names.add(r.serviceName);
   for (const p of points) names.add(p.serviceName);
   for (const s of spans) names.add(s.serviceName);
-  const serviceIds = await upsertServices(tx, [...names]);
+  const serviceIds = new Map<string, string>();
+  const stale: string[] = [];
+  for (const name of names) {
+    const known = knownServices.get(name);
+    if (known !== undefined && startedAt - known.upsertedAt < SERVICE_REFRESH_MS) serviceIds.set(name, known.id);
+    else stale.push(name);
+  }
+  const upsertedServices = await upsertServices(tx, stale);
+  for (const [name, id] of upsertedServices) serviceIds.set(name, id);
   // Routes past the per-service limit become '(overflow)' before anything is stored.
   const guarded = await routeGuard.apply(tx, requests, points, serviceIds);
   requests = guarded.requests;
@@ -212,7 +236,7 @@ async function writeRows(tx: Queryable, requests: RequestRow[], points: Duration
     await saveStreams(tx, changed.values());
     await upsertRollups(tx, toRollupRows(deltas, serviceIds));
   }
-  return { insertedRequests, skippedPoints, learnedRoutes: guarded.learned };
+  return { insertedRequests, skippedPoints, learnedRoutes: guarded.learned, upsertedServices, startedAt };
 }
 
 /** The UTC days (YYYY-MM-DD) of the rows' start times: the daily partitions they need. */
