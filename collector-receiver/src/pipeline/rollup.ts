@@ -7,9 +7,11 @@
  * downscaled (≤ 0.55 % quantile error), coarser ones keep their scale; the scale is part of the
  * layout, so rows at different scales can coexist in a minute and the query side merges them at
  * the smaller scale. Explicit points are keyed by their bounds.
+ * Every exponential row holds at most MAX_EXPONENTIAL_BUCKETS buckets: a point or a merge that
+ * would be wider is downscaled further and moves to the row of its new layout (merged there).
  */
 import type { DurationPoint } from '../translate/rows.js';
-import { STORAGE_SCALE, downscaleExponential, mergeExponential, trimExponential } from './histogram/exponential.js';
+import { MAX_EXPONENTIAL_BUCKETS, STORAGE_SCALE, boundExponential, downscaleExponential, mergeExponential, trimExponential } from './histogram/exponential.js';
 
 export interface RollupRow {
   serviceId: string;
@@ -49,27 +51,92 @@ export function toRollupRows(deltas: readonly DurationPoint[], serviceIds: Reado
     const sum = Number.isNaN(p.sum) ? null : p.sum;
     let row: RollupRow;
     if (p.buckets.kind === 'exponential') {
-      const b = trimExponential(downscaleExponential(p.buckets, Math.min(p.buckets.scale, STORAGE_SCALE)));
+      const b = boundExponential(trimExponential(downscaleExponential(p.buckets, Math.min(p.buckets.scale, STORAGE_SCALE))));
       row = { serviceId, minuteMs, method: p.method, route: p.route, statusCode: p.statusCode, caller, unitToMs: p.unitToMs,
         layout: `exponential:${b.scale}`, count: p.count, sum, min: p.min, max: p.max, zeroCount: b.zeroCount, offset: b.offset, counts: b.counts.slice() };
     } else {
       row = { serviceId, minuteMs, method: p.method, route: p.route, statusCode: p.statusCode, caller, unitToMs: p.unitToMs,
         layout: `explicit:${p.buckets.bounds.join(',')}`, count: p.count, sum, min: p.min, max: p.max, zeroCount: 0, offset: 0, counts: p.buckets.counts.slice() };
     }
-    const key = rollupKey(row);
-    const existing = rows.get(key);
-    rows.set(key, existing === undefined ? row : mergeRows(existing, row));
+    // A bounded merge may come out at a coarser scale: the row then moves to that layout's key
+    // (and merges with what is there). Ends: the scale falls on every move.
+    for (;;) {
+      const key = rollupKey(row);
+      const existing = rows.get(key);
+      if (existing === undefined) { rows.set(key, row); break; }
+      const merged = mergeRows(existing, row);
+      if (merged.layout === row.layout) { rows.set(key, merged); break; }
+      rows.delete(key);
+      row = merged;
+    }
   }
   // Sorted by key: concurrent flushes lock rollup rows in one order (no deadlocks).
   return [...rows.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
 }
 
-function rollupKey(r: RollupRow): string {
+/** The bucket range of one stored exponential row of service_metrics_1m (non-empty counts). */
+export interface StoredBucketRange {
+  serviceId: string;
+  minuteMs: number;
+  method: string;
+  route: string;
+  statusCode: number;
+  caller: string;
+  unitToMs: number;
+  /** 'exponential:<scale>' */
+  layout: string;
+  offset: number;
+  /** number of stored buckets, > 0 */
+  length: number;
+}
+
+/**
+ * Keeps every stored row within MAX_EXPONENTIAL_BUCKETS after the upsert adds `rows` into it:
+ * an exponential row whose buckets, together with those already stored under its key, would span
+ * more is downscaled one scale at a time (moving to that layout's row, checked the same way, and
+ * merged with any row of the batch already there) until it fits. `stored` holds the non-empty
+ * exponential rows of the batch's keys (any layout). Returns rows unique by key, sorted by key
+ * (the upsert's lock order). Rows without a stored neighbour are returned as they are.
+ */
+export function fitToStoredRows(rows: readonly RollupRow[], stored: readonly StoredBucketRange[],
+  maxBuckets = MAX_EXPONENTIAL_BUCKETS): RollupRow[] {
+  if (stored.length === 0) return rows.slice();
+  const ranges = new Map<string, { lo: number; hi: number }>();
+  for (const s of stored) {
+    if (s.length > 0) ranges.set(rollupKey(s), { lo: s.offset, hi: s.offset + s.length - 1 });
+  }
+  const out = new Map<string, RollupRow>();
+  for (let row of rows) {
+    for (;;) {
+      const key = rollupKey(row);
+      const range = row.counts.length > 0 && row.layout.startsWith('exponential:') ? ranges.get(key) : undefined;
+      const scale = Number(row.layout.slice('exponential:'.length));
+      if (range !== undefined && scale > MIN_EXPONENTIAL_SCALE &&
+          Math.max(range.hi, row.offset + row.counts.length - 1) - Math.min(range.lo, row.offset) + 1 > maxBuckets) {
+        const b = downscaleExponential({ kind: 'exponential', scale, zeroCount: 0, offset: row.offset, counts: row.counts }, scale - 1);
+        row = { ...row, layout: `exponential:${b.scale}`, offset: b.offset, counts: b.counts };
+        continue;
+      }
+      const pending = out.get(key);
+      if (pending === undefined) { out.set(key, row); break; }
+      // Two rows of the batch met at one key: merge them and check the sum against the store again.
+      out.delete(key);
+      row = mergeRows(pending, row);
+    }
+  }
+  return [...out.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, row]) => row);
+}
+
+/** The smallest scale OTLP allows; fitToStoredRows stops downscaling there. */
+const MIN_EXPONENTIAL_SCALE = -10;
+
+function rollupKey(r: Pick<RollupRow, 'serviceId' | 'minuteMs' | 'method' | 'route' | 'statusCode' | 'caller' | 'unitToMs' | 'layout'>): string {
   return JSON.stringify([r.serviceId, r.minuteMs, r.method, r.route, r.statusCode, r.caller, r.unitToMs, r.layout]);
 }
 
 function mergeRows(a: RollupRow, b: RollupRow): RollupRow {
   let offset = a.offset;
+  let layout = a.layout;
   let counts: number[];
   if (a.layout.startsWith('exponential:')) {
     const scale = Number(a.layout.slice('exponential:'.length));
@@ -78,11 +145,13 @@ function mergeRows(a: RollupRow, b: RollupRow): RollupRow {
       { kind: 'exponential', scale, zeroCount: 0, offset: b.offset, counts: b.counts });
     offset = merged.offset;
     counts = merged.counts;
+    layout = `exponential:${merged.scale}`;
   } else {
     counts = a.counts.map((c, i) => c + (b.counts[i] ?? 0));
   }
   return {
     ...a,
+    layout,
     count: a.count + b.count,
     sum: a.sum === null || b.sum === null ? null : a.sum + b.sum,
     min: minOf(a.min, b.min, Math.min),

@@ -37,6 +37,18 @@ const MAX_SCALE = 20;
 /** Bucket offsets are sint32 in OTLP. */
 const MIN_OFFSET = -(2 ** 31);
 const MAX_OFFSET = 2 ** 31 - 1;
+/**
+ * Most positive buckets one exponential point may carry (the OTel SDK's default maxSize is 160).
+ * The writer bounds stored rows further, to 4096, by downscaling (pipeline/histogram/exponential.ts).
+ */
+const MAX_POINT_BUCKETS = 16_384;
+/**
+ * Bucket bounds must be doubles: log2 of a positive double lies in (−1075, 1024], so at scale s
+ * the bucket indexes (γ^i, γ^(i+1)] of real values lie in [−1075·2^s, 1024·2^s − 1]. Points
+ * outside would only widen merges (offsets 2^30 apart at scale 20 are values of 2^1024).
+ */
+const MIN_LOG2 = -1075;
+const MAX_LOG2 = 1024;
 
 export interface DurationPointsResult {
   points: DurationPoint[];
@@ -270,6 +282,8 @@ function toExponentialPoint(point: IExponentialHistogramDataPoint, context: Metr
   }
   const positive = toBuckets(point.positive, 'positive');
   if (typeof positive === 'string') return positive;
+  const rangeProblem = positiveRangeProblem(positive, scale);
+  if (rangeProblem !== undefined) return rangeProblem;
   const total = zeroCount + sumOf(positive.counts);
   if (total !== common.count) {
     return `zeroCount + positive.bucketCounts should sum to count ${common.count}, instead got ${total}`;
@@ -277,6 +291,22 @@ function toExponentialPoint(point: IExponentialHistogramDataPoint, context: Metr
   return toPoint(point.attributes, common, {
     kind: 'exponential', scale, zeroCount, offset: positive.offset, counts: positive.counts,
   }, context);
+}
+
+/** Bucket count and index range of the positive buckets (see MAX_POINT_BUCKETS, MIN_LOG2). */
+function positiveRangeProblem(positive: { offset: number; counts: number[] }, scale: number): string | undefined {
+  const n = positive.counts.length;
+  if (n === 0) return undefined;
+  if (n > MAX_POINT_BUCKETS) {
+    return `positive.bucketCounts should have at most ${MAX_POINT_BUCKETS} entries, instead got '${n}'`;
+  }
+  const lowest = Math.floor(MIN_LOG2 * 2 ** scale);
+  const highest = Math.ceil(MAX_LOG2 * 2 ** scale) - 1;
+  const last = positive.offset + n - 1;
+  if (positive.offset < lowest || last > highest) {
+    return `positive.offset should keep every bucket within the double range (indexes ${lowest} to ${highest} at scale ${scale}), instead got '${positive.offset}' (last index ${last})`;
+  }
+  return undefined;
 }
 
 function toBuckets(buckets: IBuckets | null | undefined, field: string): { offset: number; counts: number[] } | string {

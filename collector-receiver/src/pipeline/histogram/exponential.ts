@@ -16,11 +16,24 @@
  * Quantiles use the nearest-rank definition: the value of rank ⌈q·n⌉ (1-based, at least 1).
  * Edge cases: an empty histogram has no quantile (null); a rank that falls in zeroCount
  * answers 0; known min/max clamp the answer (the true value lies between them).
+ *
+ * Size bound (like the OTel SDK's maxSize): a merge never holds more than MAX_EXPONENTIAL_BUCKETS
+ * buckets. When the index range of a + b would be wider, both sides are downscaled until it fits
+ * (each scale step halves the range), so two points whose offsets are 2^30 apart cost 4096
+ * buckets, not 2^30. Worked example (max 4): scale 1 offset 0 [1] + scale 1 offset 8 [1] spans
+ * indexes 0…8 (9 buckets) → scale 0: 0…4 (5) → scale −1: 0…2 (3 ≤ 4) → offset 0 [1,0,1].
  */
 import type { ExponentialBuckets } from '../../translate/rows.js';
 
 /** The finest scale Lattice stores: 64 buckets per power of two, ≤ 0.55 % quantile error. */
 export const STORAGE_SCALE = 6;
+
+/**
+ * Most buckets a merged or stored histogram holds. 4096 at scale 6 spans 2^64 (ns to centuries),
+ * so real durations never lose resolution; any valid point range fits by scale 0 (the translator
+ * keeps bucket bounds inside the double range: about 2100 powers of two).
+ */
+export const MAX_EXPONENTIAL_BUCKETS = 4096;
 
 export function emptyExponential(scale: number): ExponentialBuckets {
   return { kind: 'exponential', scale, zeroCount: 0, offset: 0, counts: [] };
@@ -68,11 +81,37 @@ function floorShift(i: number, shift: number): number {
 }
 
 /**
- * a + b at the smaller of the two scales. Commutative and associative (bucket counts are
- * integers added per index after both sides are at one scale).
+ * The largest scale ≤ `scale` at which bucket indexes lo…hi (at `scale`) fit in `maxBuckets`
+ * buckets. Indexes at scale − d are i >> d, so the loop ends after at most ~33 steps.
  */
-export function mergeExponential(a: ExponentialBuckets, b: ExponentialBuckets): ExponentialBuckets {
-  const scale = Math.min(a.scale, b.scale);
+export function fittingScale(lo: number, hi: number, scale: number, maxBuckets = MAX_EXPONENTIAL_BUCKETS): number {
+  let shift = 0;
+  while (floorShift(hi, shift) - floorShift(lo, shift) + 1 > maxBuckets) shift++;
+  return scale - shift;
+}
+
+/** h downscaled until its buckets fit in `maxBuckets` (h itself when they already do). */
+export function boundExponential(h: ExponentialBuckets, maxBuckets = MAX_EXPONENTIAL_BUCKETS): ExponentialBuckets {
+  if (h.counts.length <= maxBuckets) return h;
+  return downscaleExponential(h, fittingScale(h.offset, h.offset + h.counts.length - 1, h.scale, maxBuckets));
+}
+
+/**
+ * a + b at the largest scale ≤ both scales at which the combined index range fits in
+ * `maxBuckets` (see "Size bound" above; without far-apart offsets that is the smaller of the two
+ * scales). Never allocates more than max(maxBuckets, a.counts.length + b.counts.length) buckets.
+ * Commutative; associative whenever no bound is hit (bucket counts are integers added per index
+ * after both sides are at one scale), and the total count is always exact.
+ */
+export function mergeExponential(a: ExponentialBuckets, b: ExponentialBuckets, maxBuckets = MAX_EXPONENTIAL_BUCKETS): ExponentialBuckets {
+  let scale = Math.min(a.scale, b.scale);
+  if (a.counts.length > 0 && b.counts.length > 0) {
+    // The combined range at `scale`, from the ends only (no allocation yet).
+    const lo = Math.min(floorShift(a.offset, a.scale - scale), floorShift(b.offset, b.scale - scale));
+    const hi = Math.max(floorShift(a.offset + a.counts.length - 1, a.scale - scale),
+      floorShift(b.offset + b.counts.length - 1, b.scale - scale));
+    scale = fittingScale(lo, hi, scale, maxBuckets);
+  }
   const x = downscaleExponential(a, scale);
   const y = downscaleExponential(b, scale);
   if (x.counts.length === 0) return { ...y, zeroCount: x.zeroCount + y.zeroCount };
@@ -88,6 +127,8 @@ export function mergeExponential(a: ExponentialBuckets, b: ExponentialBuckets): 
 /**
  * current − previous (cumulative → delta) at the smaller scale. Returns null when any bucket
  * would go negative: the counter was reset, and the caller should take `current` as the delta.
+ * Allocates only current's buckets (previous buckets outside them mean a reset), never the range
+ * between far-apart offsets; the result is bounded like a merge (`boundExponential`).
  */
 export function diffExponential(current: ExponentialBuckets, previous: ExponentialBuckets): ExponentialBuckets | null {
   const scale = Math.min(current.scale, previous.scale);
@@ -104,7 +145,7 @@ export function diffExponential(current: ExponentialBuckets, previous: Exponenti
     counts[target]! -= c;
     if (counts[target]! < 0) return null;
   }
-  return trimExponential({ kind: 'exponential', scale, zeroCount, offset: cur.offset, counts });
+  return boundExponential(trimExponential({ kind: 'exponential', scale, zeroCount, offset: cur.offset, counts }));
 }
 
 /** Drops leading and trailing empty buckets. */

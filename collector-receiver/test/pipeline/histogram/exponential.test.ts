@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  downscaleExponential, exponentialBase, exponentialCount, mergeExponential, quantileExponential, recordExponential, diffExponential,
+  MAX_EXPONENTIAL_BUCKETS, boundExponential, downscaleExponential, exponentialBase, exponentialCount, fittingScale, mergeExponential,
+  quantileExponential, recordExponential, diffExponential,
 } from '../../../src/pipeline/histogram/exponential.js';
 import type { ExponentialBuckets } from '../../../src/translate/rows.js';
 
@@ -98,5 +99,62 @@ describe('exponential histogram', () => {
       expect(canonical(mergeExponential(d, downscaleExponential(a, d.scale)))).toEqual(canonical(sum));
     }));
     expect(diffExponential(recordExponential([1], 3), recordExponential([1, 2], 3))).toBeNull();
+  });
+});
+
+describe('exponential size bound (MAX_EXPONENTIAL_BUCKETS)', () => {
+  const one = (scale: number, offset: number, counts: number[]): ExponentialBuckets => ({ kind: 'exponential', scale, zeroCount: 0, offset, counts });
+
+  it('downscales a merge of far-apart offsets until it fits (worked example, max 4)', () => {
+    expect(mergeExponential(one(1, 0, [1]), one(1, 8, [1]), 4)).toEqual(one(-1, 0, [1, 0, 1]));
+  });
+
+  it('keeps the smaller scale when the merged range fits', () => {
+    expect(mergeExponential(one(3, 0, [1, 2]), one(2, 5, [4]), 4096)).toEqual(one(2, 0, [3, 0, 0, 0, 0, 4]));
+  });
+
+  it('bounds merges of any offsets at any scales, with the exact total and the largest fitting scale', () => {
+    const side = fc.record({
+      scale: fc.integer({ min: -10, max: 20 }),
+      offset: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 64 }),
+      counts: fc.array(fc.integer({ min: 0, max: 5 }), { minLength: 1, maxLength: 40 }),
+    });
+    fc.assert(fc.property(side, side, fc.integer({ min: 2, max: 4096 }), (a, b, max) => {
+      const x = one(a.scale, a.offset, a.counts);
+      const y = one(b.scale, b.offset, b.counts);
+      const m = mergeExponential(x, y, max);
+      expect(m.counts.length).toBeLessThanOrEqual(Math.max(max, a.counts.length + b.counts.length));
+      expect(exponentialCount(m)).toBe(exponentialCount(x) + exponentialCount(y));
+      expect(m).toEqual(mergeExponential(y, x, max));
+      // One scale finer would not fit (or is not allowed): the merge lost no more resolution than needed.
+      const smaller = Math.min(a.scale, b.scale);
+      if (m.scale < smaller) {
+        const finer = mergeExponential(downscaleExponential(x, m.scale + 1), downscaleExponential(y, m.scale + 1), Number.MAX_SAFE_INTEGER);
+        expect(finer.counts.length).toBeGreaterThan(max);
+      }
+    }));
+  });
+
+  it('merges points 2^30 buckets apart at scale 20 into at most 4096 buckets', () => {
+    const m = mergeExponential(one(20, 0, [1]), one(20, 2 ** 30, [2]));
+    expect(m.counts.length).toBeLessThanOrEqual(MAX_EXPONENTIAL_BUCKETS);
+    expect(m.scale).toBe(20 - 19); // 2^30 >> 19 = 2048: indexes 0…2048 fit in 4096
+    expect(exponentialCount(m)).toBe(3);
+  });
+
+  it('boundExponential leaves a small histogram alone and downscales a wide one', () => {
+    const small = one(6, 10, [1, 2]);
+    expect(boundExponential(small)).toBe(small);
+    const wide = one(6, 0, [...new Array<number>(5000).fill(0), 7]);
+    const bounded = boundExponential(wide);
+    expect(bounded.scale).toBe(5);
+    expect(bounded.counts.length).toBeLessThanOrEqual(MAX_EXPONENTIAL_BUCKETS);
+    expect(exponentialCount(bounded)).toBe(7);
+  });
+
+  it('fittingScale: the largest scale whose range fits', () => {
+    expect(fittingScale(0, 4095, 6)).toBe(6);
+    expect(fittingScale(0, 4096, 6)).toBe(5);
+    expect(fittingScale(-(2 ** 31), 2 ** 31 - 1, 20, 4096)).toBe(0); // −2048 … 2047
   });
 });
