@@ -242,7 +242,7 @@ export async function selectGroupedSummaries(db: Queryable, filter: WindowFilter
     const bucketQuery = db.query<KeyRow & { unit_to_ms: number; layout: string; idx: number; n: number }>(
       `${sources}
        SELECT ${select}, unit_to_ms, layout, (bucket_offset + u.ord - 1)::int AS idx, sum(u.c)::float8 AS n
-       FROM rolled, unnest(counts) WITH ORDINALITY AS u(c, ord)
+       FROM rolled, unnest(counts) WITH ORDINALITY AS u(c, ord) WHERE u.c <> 0
        GROUP BY ${groupBy}, unit_to_ms, layout, idx`, values);
     // Span durations bucketed in SQL at the storage scale (same formula as exponentialIndex),
     // only needed for groups that also have rollups.
