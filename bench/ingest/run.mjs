@@ -18,7 +18,8 @@
 // Raw COPY: pg-copy-streams writes as many service_metrics rows and spans rows as the traces run
 // committed, both tables at once on two connections (the receiver also runs two flushes), into a
 // migrated schema of the same database with the same indexes and constraints.
-// Overload: an open loop offers BENCH_OVERLOAD_X (2) × the measured export rate for BENCH_OVERLOAD_S,
+// Overload: an open loop offers BENCH_OVERLOAD_X (2) × the measured export rate for BENCH_OVERLOAD_S
+// over up to BENCH_OVERLOAD_CONNECTIONS (1024) connections,
 // sampling the receiver's RSS (/proc/<pid>/status) every 100 ms; then 0.5× for 5 s must all be 200.
 // PGlite (embedded, LATTICE_DATA_DIR in a temp dir): the same closed loop; rows counted after the
 // receiver stopped. Everything listens on 127.0.0.1 and stops by itself; JSON in bench/results/.
@@ -46,6 +47,9 @@ const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const OVERLOAD_S = Number(process.env.BENCH_OVERLOAD_S ?? 15);
 const OVERLOAD_X = Number(process.env.BENCH_OVERLOAD_X ?? 2);
+// Enough connections that the receiver's queue limit (LATTICE_MAX_QUEUED_ROWS, 200,000 rows =
+// 312 exports of 640 rows) is reached before the client runs out of connections.
+const OVERLOAD_CONNECTIONS = Number(process.env.BENCH_OVERLOAD_CONNECTIONS ?? 1024);
 const WITH_PGLITE = process.env.BENCH_PGLITE !== '0';
 const RECEIVER_ARGS = (process.env.BENCH_RECEIVER_ARGS ?? '').split(' ').filter(Boolean);
 const RECEIVER_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('LATTICE_')));
@@ -239,7 +243,7 @@ async function overload(signal, encoding, exportsPerSecond) {
     const before = await countPg(schema);
     const rss = sampleRss(receiver.pid);
     const rate = Math.max(1, Math.round(exportsPerSecond * OVERLOAD_X));
-    const load = await runLoad({ url: receiver.url, signal, encoding, connections: 256, durationMs: OVERLOAD_S * 1000, rate });
+    const load = await runLoad({ url: receiver.url, signal, encoding, connections: OVERLOAD_CONNECTIONS, durationMs: OVERLOAD_S * 1000, rate });
     const mid = await countPg(schema);
     const recovery = await runLoad({ url: receiver.url, signal, encoding, connections: CONNECTIONS, durationMs: 5000, rate: Math.max(1, Math.round(exportsPerSecond / 2)) });
     const memory = rss.stop();
@@ -325,7 +329,7 @@ try {
       results.push(await closedLoopPglite(signal, 'protobuf'));
     }
   }
-  for (const r of results) if (copy && r.signal === 'traces' && r !== copy) r.ratioToCopy = r.perSecond / copy.perSecond;
+  for (const r of results) if (copy && r.signal === 'traces' && r !== copy && r.database === 'PostgreSQL') r.ratioToCopy = r.perSecond / copy.perSecond;
 } finally {
   for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
   await admin.end();
