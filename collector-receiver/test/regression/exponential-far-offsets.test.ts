@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createBatchingWriter } from '../../src/pipeline/batching-writer.js';
 import { MAX_EXPONENTIAL_BUCKETS, exponentialBucketValue, mergeExponential } from '../../src/pipeline/histogram/exponential.js';
 import { fitToStoredRows, toRollupRows, type RollupRow } from '../../src/pipeline/rollup.js';
+import { rollUp } from '../../src/store/maintenance/rollups.js';
 import { toDurationPoints } from '../../src/translate/points.js';
 import type { DurationPoint, ExponentialBuckets } from '../../src/translate/rows.js';
 import { createTestDb, testBackends, type TestDb } from '../helpers/test-db.js';
@@ -106,6 +107,17 @@ describe.each(testBackends())('far-apart exponential offsets in the store on %s'
     for (const r of rows.rows) expect(Number(r.n)).toBeLessThanOrEqual(MAX_EXPONENTIAL_BUCKETS);
     expect(rows.rows.reduce((n, r) => n + Number(r.count), 0)).toBe(3);
     expect(bucketTotal(rows.rows)).toBe(3);
+
+    // The 5-minute rollup keeps one row per scale of the key; lattice_quantile merges them at the
+    // smallest scale (offset 60000 at scale 6 could not join the scale-6 row at 0…5, so it went one
+    // scale down, to the then empty scale-5 row: index 30000).
+    await t.db.transaction((tx) => rollUp(tx, { nowMs: MINUTE + 2 * 3_600_000 }));
+    const five = await t.db.query<{ layouts: number; count: number }>(
+      `SELECT count(DISTINCT layout)::int AS layouts, sum(count)::int AS count FROM service_metrics_5m`);
+    expect(five.rows[0]).toEqual({ layouts: rows.rows.length, count: 3 });
+    const q = await t.db.query<{ p100: number }>(
+      `SELECT lattice_quantile(r, 1) AS p100 FROM service_metrics_5m r`);
+    expect(q.rows[0]!.p100 / exponentialBucketValue(30_000, 5)).toBeCloseTo(1, 9);
   }, 120_000);
 
   it('lattice_add_counts raises instead of allocating the range between offsets 100000 apart', async () => {
