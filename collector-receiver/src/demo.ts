@@ -28,6 +28,19 @@ function freePort(): Promise<number> {
   });
 }
 
+/** Resolves once something answers HTTP on the port, or after 30 s (the traffic then just sees errors). */
+async function waitUntilListening(port: number): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    try {
+      await (await fetch(`http://127.0.0.1:${port}/`)).arrayBuffer();
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
 export async function startDemo(receiverUrl: string, log: (line: string) => void): Promise<DemoHandle> {
   const registerPath = createRequire(import.meta.url).resolve('@lattice/otel-register');
   const [gatewayPort, usersPort, ordersPort] = [await freePort(), await freePort(), await freePort()];
@@ -59,6 +72,8 @@ export async function startDemo(receiverUrl: string, log: (line: string) => void
     PORT: String(gatewayPort),
     USERS_URL: `http://127.0.0.1:${usersPort}`,
   });
+  // Traffic starts once the three services answer, so the first requests are not refused.
+  await Promise.all([gatewayPort, usersPort, ordersPort].map((port) => waitUntilListening(port)));
   // Traffic is not instrumented: it plays the part of users' browsers.
   start('traffic', 'traffic.cjs', [], { GATEWAY_URL: `http://127.0.0.1:${gatewayPort}` });
 

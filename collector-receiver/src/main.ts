@@ -45,12 +45,12 @@ async function serve(config: ReceiverConfig, withDemo: boolean): Promise<void> {
   const port = typeof address === 'object' && address !== null ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   console.log(`Lattice receiver on ${url} · database: ${db.kind === 'pglite' ? `embedded PGlite in ${db.description}` : db.description} · point a service at it: ` +
-    `OTEL_EXPORTER_OTLP_ENDPOINT=${url} node --require @lattice/otel-register app.js`);
+    `OTEL_EXPORTER_OTLP_ENDPOINT=${url} node --require @lattice/otel-register app.js · dashboard: ${url}/`);
 
   let demo: DemoHandle | undefined;
   if (withDemo) {
     demo = await startDemo(url, log);
-    log(`lattice: demo services ${demo.services.join(', ')} are sending traffic; try ${url}/metrics/stats?service=gateway`);
+    log(`lattice: demo services ${demo.services.join(', ')} are sending traffic; open ${url}/ for the dashboard, or try ${url}/metrics/stats?service=gateway`);
   }
 
   let stopping = false;
