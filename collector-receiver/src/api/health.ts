@@ -7,18 +7,13 @@
  * The reason names the first rule that decided, with the numbers, e.g.
  * "error rate 6.0 % ≥ 5.0 %" or "Apdex 0.82 < 0.85".
  */
+import type { ReceiverConfig } from '../config.js';
+
 export type Health = 'green' | 'yellow' | 'red' | 'grey';
 
-export interface HealthSettings {
-  /** Apdex T, ms (LATTICE_APDEX_T_MS) */
-  apdexTMs: number;
-  /** seconds without data before a service is grey (LATTICE_STALE_AFTER_S) */
-  staleAfterS: number;
-  healthErrorYellow: number;
-  healthErrorRed: number;
-  healthApdexYellow: number;
-  healthApdexRed: number;
-}
+/** The health rule's settings, as the receiver config holds them (LATTICE_APDEX_T_MS, …). */
+export type HealthSettings = Pick<ReceiverConfig,
+  'apdexTMs' | 'staleAfterS' | 'healthErrorYellow' | 'healthErrorRed' | 'healthApdexYellow' | 'healthApdexRed'>;
 
 export const DEFAULT_HEALTH_SETTINGS: HealthSettings = {
   apdexTMs: 500,
