@@ -23,7 +23,8 @@ export interface HttpAttributes {
   callerServiceName: string | null;
 }
 
-function statusFrom(value: IAnyValue | null | undefined): number | undefined {
+/** An HTTP status code from an int, integral double or 1–3 digit string attribute; else undefined. */
+export function toHttpStatus(value: IAnyValue | null | undefined): number | undefined {
   if (!value) return undefined;
   if (value.intValue !== undefined && value.intValue !== null) {
     const big = toBigInt(value.intValue);
@@ -35,7 +36,7 @@ function statusFrom(value: IAnyValue | null | undefined): number | undefined {
   return undefined;
 }
 
-function normaliseMethod(raw: string | undefined): string {
+export function normaliseMethod(raw: string | undefined): string {
   if (raw === undefined) return OTHER_METHOD;
   const upper = raw.toUpperCase();
   return KNOWN_METHODS.has(upper) ? upper : OTHER_METHOD;
@@ -46,8 +47,13 @@ function normaliseMethod(raw: string | undefined): string {
  * one carrying a query string): those become UNMATCHED_ROUTE, so raw URLs never become rows.
  */
 function normaliseRoute(raw: string | undefined): string {
-  if (raw === undefined || raw === '' || raw.includes('://') || raw.includes('?')) return UNMATCHED_ROUTE;
+  if (raw === undefined || raw === '' || !isRouteTemplate(raw)) return UNMATCHED_ROUTE;
   return raw;
+}
+
+/** False for values that are plainly a URL, not a template: a scheme or a query string. */
+export function isRouteTemplate(raw: string): boolean {
+  return !raw.includes('://') && !raw.includes('?');
 }
 
 export function toHttpAttributes(attributes: IKeyValue[] | null | undefined): HttpAttributes {
@@ -70,10 +76,10 @@ export function toHttpAttributes(attributes: IKeyValue[] | null | undefined): Ht
           if (typeof value?.stringValue === 'string') oldMethod = value.stringValue;
           break;
         case 'http.response.status_code':
-          stableStatus = statusFrom(value);
+          stableStatus = toHttpStatus(value);
           break;
         case 'http.status_code':
-          oldStatus = statusFrom(value);
+          oldStatus = toHttpStatus(value);
           break;
         case 'http.route':
           if (typeof value?.stringValue === 'string') route = value.stringValue;

@@ -13,6 +13,7 @@
  * (bench/span-rows measures it). Pure: `nowMs` is passed in.
  */
 import type { IExportTraceServiceRequest, IKeyValue, ISpan } from '../otlp/internal-types.js';
+import { isRouteTemplate, normaliseMethod, toHttpStatus } from './http-attributes.js';
 import { RejectionCollector } from './rejections.js';
 import { UNMATCHED_ROUTE } from './rows.js';
 import type { Rejection, SpanKindName, SpanRow } from './rows.js';
@@ -43,7 +44,6 @@ const KIND_BY_NAME: Readonly<Record<string, SpanKindName>> = {
   SPAN_KIND_PRODUCER: 'producer',
   SPAN_KIND_CONSUMER: 'consumer',
 };
-const KNOWN_METHODS = new Set(['CONNECT', 'DELETE', 'GET', 'HEAD', 'OPTIONS', 'PATCH', 'POST', 'PUT', 'TRACE']);
 
 /** Span.kind (integer, or the enum name some JSON senders spell) → its lower-case name. */
 export function toSpanKind(kind: ISpan['kind']): SpanKindName {
@@ -235,7 +235,7 @@ function toSpanName(name: ISpan['name']): string {
 
 /**
  * Fills the row's http* fields from the attributes (stable semconv names win over the older
- * ones, as in http-attributes.ts) in one pass; returns a problem when the route cannot be stored.
+ * ones; status, method and route shape by the same helpers as http-attributes.ts) in one pass; returns a problem when the route cannot be stored.
  */
 function readHttpAttributes(attributes: IKeyValue[] | null | undefined, row: SpanRow): string | undefined {
   if (!Array.isArray(attributes)) return undefined;
@@ -270,14 +270,11 @@ function readHttpAttributes(attributes: IKeyValue[] | null | undefined, row: Spa
     }
   }
   const method = stableMethod ?? oldMethod;
-  if (method !== undefined) {
-    const upper = method.toUpperCase();
-    row.httpMethod = KNOWN_METHODS.has(upper) ? upper : '_OTHER';
-  }
+  if (method !== undefined) row.httpMethod = normaliseMethod(method);
   row.httpStatusCode = stableStatus ?? oldStatus ?? null;
   // As for request rows: a value that is plainly a URL, not a template, is no route; a SERVER span
   // without one shows UNMATCHED_ROUTE, the route its request is counted under.
-  if (route !== undefined && (route.includes('://') || route.includes('?'))) route = undefined;
+  if (route !== undefined && !isRouteTemplate(route)) route = undefined;
   if (route === undefined && row.kind === 'server') route = UNMATCHED_ROUTE;
   if (route !== undefined) {
     const routeText = toWellFormed(route);
@@ -288,17 +285,6 @@ function readHttpAttributes(attributes: IKeyValue[] | null | undefined, row: Spa
   return undefined;
 }
 
-function toHttpStatus(value: IKeyValue['value']): number | undefined {
-  if (!value) return undefined;
-  if (value.intValue !== undefined && value.intValue !== null) {
-    const big = toBigInt(value.intValue);
-    return big !== undefined && big >= 0n && big <= 999n ? Number(big) : undefined;
-  }
-  if (typeof value.stringValue === 'string' && /^\d{1,3}$/.test(value.stringValue)) return Number(value.stringValue);
-  if (typeof value.doubleValue === 'number' && Number.isInteger(value.doubleValue)
-    && value.doubleValue >= 0 && value.doubleValue <= 999) return value.doubleValue;
-  return undefined;
-}
 
 /**
  * The partial success of a traces export: the SERVER-span rejections of toRequestRows followed by
