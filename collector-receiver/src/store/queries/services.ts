@@ -1,9 +1,11 @@
 import type { Queryable } from '../db.js';
+import { fromServiceKey } from '../../tenancy/service-key.js';
 
 /**
  * Ids of `names`, creating services met for the first time. last_seen_at is refreshed at most
  * every 10 s per service, so a hot service's row is not locked by every flush.
- * Returns name → id (ids as decimal strings: bigint).
+ * Returns name → id (ids as decimal strings: bigint). A name may be a service key of another
+ * project than the default one (tenancy/service-key.ts); it is split into (project_id, name).
  *
  * Ids are matched to names by their position in the input (WITH ORDINALITY), never by the name
  * read back: PGlite drops a leading U+FEFF from returned text, so a service named "\ufeffx" was
@@ -13,25 +15,35 @@ export async function upsertServices(tx: Queryable, names: readonly string[]): P
   const unique = [...new Set(names)].sort();
   const ids = new Map<string, string>();
   if (unique.length === 0) return ids;
+  const projectIds: string[] = [];
+  const plainNames: string[] = [];
+  for (const key of unique) {
+    const { projectId, name } = fromServiceKey(key);
+    projectIds.push(projectId);
+    plainNames.push(name);
+  }
   const upserted = await tx.query<{ ord: string; id: string | null }>(
-    `WITH input AS (SELECT name, ord FROM unnest($1::text[]) WITH ORDINALITY AS u(name, ord)),
-          ins AS (INSERT INTO services (name) SELECT name FROM input
-                  ON CONFLICT (name) DO UPDATE SET last_seen_at = now()
+    `WITH input AS (SELECT project_id, name, ord FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS u(project_id, name, ord)),
+          ins AS (INSERT INTO services (project_id, name) SELECT project_id, name FROM input
+                  ON CONFLICT (project_id, name) DO UPDATE SET last_seen_at = now()
                     WHERE services.last_seen_at < now() - interval '10 seconds'
-                  RETURNING id, name)
+                  RETURNING id, project_id, name)
      SELECT input.ord::text AS ord, coalesce(ins.id, s.id)::text AS id
-       FROM input LEFT JOIN ins ON ins.name = input.name LEFT JOIN services s ON s.name = input.name`, [unique]);
-  const missing: string[] = [];
+       FROM input LEFT JOIN ins ON ins.project_id = input.project_id AND ins.name = input.name
+                  LEFT JOIN services s ON s.project_id = input.project_id AND s.name = input.name`, [projectIds, plainNames]);
+  const missing: number[] = [];
   for (const row of upserted.rows) {
-    const name = unique[Number(row.ord) - 1]!;
-    if (row.id === null) missing.push(name); else ids.set(name, row.id);
+    const index = Number(row.ord) - 1;
+    if (row.id === null) missing.push(index); else ids.set(unique[index]!, row.id);
   }
   if (missing.length > 0) {
     // Inserted by another replica after this statement's snapshot: visible to a new statement.
     const existing = await tx.query<{ ord: string; id: string }>(
       `SELECT u.ord::text AS ord, s.id::text AS id
-         FROM unnest($1::text[]) WITH ORDINALITY AS u(name, ord) JOIN services s ON s.name = u.name`, [missing]);
-    for (const row of existing.rows) ids.set(missing[Number(row.ord) - 1]!, row.id);
+         FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS u(project_id, name, ord)
+         JOIN services s ON s.project_id = u.project_id AND s.name = u.name`,
+      [missing.map((i) => projectIds[i]), missing.map((i) => plainNames[i])]);
+    for (const row of existing.rows) ids.set(unique[missing[Number(row.ord) - 1]!]!, row.id);
   }
   return ids;
 }
