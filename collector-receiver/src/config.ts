@@ -18,6 +18,12 @@ export interface ReceiverConfig {
   writeBatchRows: number;
   /** Rows waiting to be committed before new exports get 429. */
   maxQueuedRows: number;
+  /** Estimated bytes (decoded bodies + rows) waiting to be committed before new exports get 429 (503 while the database is down). */
+  maxQueuedBytes: number;
+  /** How long an export may wait for the database (e.g. during an outage) before it is answered 503, ms. */
+  outageHoldMs: number;
+  /** Bytes of request bodies being read and decoded at once (as sent + decompressed) before new exports get 429. */
+  maxInflightBytes: number;
   logLevel: string;
   /** Days kept: raw request rows (whole daily partitions dropped), 1-minute, 5-minute, hourly rollups. */
   retentionRawDays: number;
@@ -74,6 +80,9 @@ export function loadConfig(env: Env = process.env): ReceiverConfig {
     retentionRawDays: intSetting(env, 'LATTICE_RETENTION_RAW_DAYS', 7, 1, 36_500),
     retention1mDays: intSetting(env, 'LATTICE_RETENTION_1M_DAYS', 30, 1, 36_500),
     retention5mDays: intSetting(env, 'LATTICE_RETENTION_5M_DAYS', 90, 1, 36_500),
+    maxQueuedBytes: intSetting(env, 'LATTICE_MAX_QUEUED_BYTES', 64 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
+    outageHoldMs: intSetting(env, 'LATTICE_OUTAGE_HOLD_MS', 8000, 0, 3_600_000),
+    maxInflightBytes: intSetting(env, 'LATTICE_MAX_INFLIGHT_BYTES', 64 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
     retention1hDays: intSetting(env, 'LATTICE_RETENTION_1H_DAYS', 400, 1, 36_500),
     maxRoutesPerService: intSetting(env, 'LATTICE_MAX_ROUTES_PER_SERVICE', 1000, 1, 1_000_000),
     apdexTMs: intSetting(env, 'LATTICE_APDEX_T_MS', 500, 1, 600_000),

@@ -84,6 +84,11 @@ export const errors = {
     message: 'the export should have been committed, instead writing it failed with \'%s\'; nothing was stored, retry later',
     retryAfterSeconds: 5,
   }),
+  LAT_ERR_OTLP_OVERLOADED: defineError('LAT_ERR_OTLP_OVERLOADED', {
+    statusCode: 429,
+    message: 'request bodies being read and decoded should stay within %s bytes (LATTICE_MAX_INFLIGHT_BYTES), instead %s bytes are in flight and this request declares %s; retry after the Retry-After delay, or raise LATTICE_MAX_INFLIGHT_BYTES (uses more memory)',
+    retryAfterSeconds: 1,
+  }),
   LAT_ERR_OTLP_INTERNAL: defineError('LAT_ERR_OTLP_INTERNAL', {
     statusCode: 500,
     message: 'the export should have been handled, instead the receiver failed (%s); this is a bug: report it with the receiver log',
@@ -98,8 +103,18 @@ export const errors = {
   // PIPELINE: backpressure, writer (pipeline/)
   LAT_ERR_PIPELINE_SATURATED: defineError('LAT_ERR_PIPELINE_SATURATED', {
     statusCode: 429,
-    message: 'the write queue should have room for %s more rows, instead %s rows are already waiting (limit %s); retry after the Retry-After delay or raise LATTICE_MAX_QUEUED_ROWS',
+    message: 'the write queue should have room for %s, instead %s are already waiting (limit %s); retry after the Retry-After delay or raise %s',
     retryAfterSeconds: 1,
+  }),
+  LAT_ERR_PIPELINE_OUTAGE_BUFFER_FULL: defineError('LAT_ERR_PIPELINE_OUTAGE_BUFFER_FULL', {
+    statusCode: 503,
+    message: 'the database should be reachable, instead it has been unreachable for %s ms (\'%s\') and the outage buffer is full (%s rows, %s bytes; limits %s rows, %s bytes); nothing of this export was stored, retry after the Retry-After delay and check DATABASE_URL / the database server',
+    retryAfterSeconds: 2,
+  }),
+  LAT_ERR_PIPELINE_HOLD_EXPIRED: defineError('LAT_ERR_PIPELINE_HOLD_EXPIRED', {
+    statusCode: 503,
+    message: 'the export should have been committed within %s ms (LATTICE_OUTAGE_HOLD_MS), instead it waited that long because %s; nothing of it was stored, retry after the Retry-After delay',
+    retryAfterSeconds: 5,
   }),
   LAT_ERR_PIPELINE_CLOSED: defineError('LAT_ERR_PIPELINE_CLOSED', {
     statusCode: 503,

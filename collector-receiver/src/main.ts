@@ -27,6 +27,7 @@ async function serve(config: ReceiverConfig, withDemo: boolean): Promise<void> {
   await migrate(db);
   const writer = createBatchingWriter(db, {
     batchRows: config.writeBatchRows, maxQueuedRows: config.maxQueuedRows, maxRoutesPerService: config.maxRoutesPerService,
+    maxQueuedBytes: config.maxQueuedBytes, holdMs: config.outageHoldMs,
   });
   const app = await buildServer(config, { db, writer });
   try {

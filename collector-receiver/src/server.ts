@@ -30,9 +30,21 @@ export async function buildServer(config: ReceiverConfig, deps: ServerDeps): Pro
   // Before every route: the OpenAPI document collects routes as they are added.
   await registerDocs(app);
 
-  app.get('/healthz', async () => {
-    await deps.db.query('SELECT 1');
-    return { status: 'ok', database: deps.db.kind, writer: deps.writer.stats() };
+  // 503 while the database is unreachable, with what the writer holds for it (outage buffer).
+  app.get('/healthz', async (_request, reply) => {
+    let error: string | undefined;
+    try {
+      await deps.db.query('SELECT 1');
+    } catch (err) {
+      error = err instanceof Error ? err.message : String(err);
+    }
+    const writer = deps.writer.stats();
+    const reachable = error === undefined && writer.databaseReachable !== false;
+    if (!reachable) reply.code(503);
+    return {
+      status: reachable ? 'ok' : 'database unreachable', database: deps.db.kind, databaseReachable: reachable,
+      ...(error === undefined ? {} : { databaseError: error }), writer,
+    };
   });
 
   registerOtlpRoutes(app, { writer: deps.writer, config });

@@ -107,6 +107,23 @@ function toLatticeError(error: FastifyError | LatticeError, maxBodyBytes: number
 /**
  * Registers POST /v1/traces and POST /v1/metrics (and 405 for other methods) in an encapsulated
  * plugin, so its raw-body content-type parsers and error handler do not leak to other routes.
+  // Bytes of bodies being read, decompressed, decoded or written (as sent + decompressed), per
+  // request until its answer is sent: a bound on what concurrent exports hold before the writer's
+  // queue limit sees them. Content-Length is reserved before reading; a chunked body is counted
+  // once read.
+  const maxInflightBytes = config.maxInflightBytes ?? 64 * 1024 * 1024;
+  let inflightBytes = 0;
+  const reserved = new WeakMap<FastifyRequest, number>();
+  const reserve = (request: FastifyRequest, bytes: number) => {
+    inflightBytes += bytes;
+    reserved.set(request, (reserved.get(request) ?? 0) + bytes);
+  };
+  const release = async (request: FastifyRequest) => {
+    const bytes = reserved.get(request);
+    if (bytes === undefined) return;
+    reserved.delete(request);
+    inflightBytes -= bytes;
+  };
  * Fastify loads the plugin on ready/listen.
  */
 export function registerOtlpRoutes(app: FastifyInstance, options: OtlpRoutesOptions): void {
@@ -127,7 +144,15 @@ export function registerOtlpRoutes(app: FastifyInstance, options: OtlpRoutesOpti
     instance.addHook('onRequest', async (request) => {
       if (request.method !== 'POST') return;
       const contentType = request.headers['content-type'];
+      const declared = Number(request.headers['content-length'] ?? 0) || 0;
+      // One request alone is always let in (the body limits bound it), else it could never be sent.
+      if (inflightBytes > 0 && inflightBytes + declared > maxInflightBytes) {
+        throw errors.LAT_ERR_OTLP_OVERLOADED(maxInflightBytes, inflightBytes, declared);
+      }
+      reserve(request, declared);
       if (toEncoding(contentType) === undefined) {
+    instance.addHook('onResponse', release);
+    instance.addHook('onRequestAbort', release);
         throw errors.LAT_ERR_OTLP_UNSUPPORTED_MEDIA_TYPE(contentType ?? '(none)');
       }
       const contentEncoding = request.headers['content-encoding'];
@@ -154,7 +179,9 @@ export function registerOtlpRoutes(app: FastifyInstance, options: OtlpRoutesOpti
         .code(statusCode)
         .type(contentTypeFor(encoding))
         .send(encodeStatus(toRpcCode(statusCode), `${coded.code}: ${coded.message}`, encoding));
+        if (request.headers['content-length'] === undefined) reserve(request, raw.length);
     });
+        if (body !== raw) reserve(request, body.length);
 
     for (const signal of [TRACES, METRICS]) {
       instance.post(signal.url, async (request: FastifyRequest, reply: FastifyReply) => {
@@ -165,7 +192,7 @@ export function registerOtlpRoutes(app: FastifyInstance, options: OtlpRoutesOpti
         const { batch, kept, rejection } = signal.translate(body, encoding, now());
         if (kept > 0 || (batch.spans?.length ?? 0) > 0) {
           try {
-            await writer.write(batch);
+            await writer.write(batch, body.length);
           } catch (error) {
             signal.count(counters, 'refused', kept);
             const retryable = toRetryableError(error);

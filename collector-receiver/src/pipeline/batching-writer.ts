@@ -5,10 +5,26 @@
  * - Light load: a write starts a flush at once (after the current microtask, so writes made in
  *   the same tick share it): no artificial delay.
  * - Heavy load: batches grow by themselves while the previous flush commits.
- * - Queue beyond maxQueuedRows: reject at once with LAT_ERR_PIPELINE_SATURATED (429, retry 1 s);
+ * - Memory is bounded twice: rows (maxQueuedRows) and estimated bytes (maxQueuedBytes: the
+ *   caller's size — the decoded body length — plus ROW_HEAP_BYTES per row) of everything queued or
+ *   being flushed. Past either: reject at once with LAT_ERR_PIPELINE_SATURATED (429, retry 1 s);
  *   a batch bigger than the limit on its own is accepted when the queue is empty.
- * - Database down: the flush's transaction rolls back; its writes reject with
- *   LAT_ERR_STORE_UNAVAILABLE (503, retry 5 s). Other database errors: LAT_ERR_STORE_WRITE_FAILED.
+ * - Database unreachable (LAT_ERR_STORE_UNAVAILABLE from a flush): the outage buffer. The flush
+ *   rolled back, so its writes go back into the queue, in their original order, and wait; no flush
+ *   starts except one retry after 250 ms, doubling to 2 s (retryMinMs/retryMaxMs), with the oldest
+ *   batches. The first flush that commits ends the outage and the queue drains at full speed; its
+ *   writes resolve then (a 2xx still means committed). While the database is down and the buffer
+ *   is full, new writes get LAT_ERR_PIPELINE_OUTAGE_BUFFER_FULL (503, retry 2 s), not 429.
+ * - Hold limit (holdMs, LATTICE_OUTAGE_HOLD_MS, default 8 s: below the OTel exporters' 10 s export
+ *   timeout): a write that has waited that long and is not inside a running flush is taken out of
+ *   the queue and rejected with LAT_ERR_PIPELINE_HOLD_EXPIRED (503, retry 5 s). Once out of the
+ *   queue nothing of it can be written, so the sender's retry is its only copy. A write inside a
+ *   running flush is never answered before that flush ends: its outcome decides.
+ * - Nothing twice: a flush whose COMMIT was sent but whose answer was lost (connection dropped) is
+ *   retried like any unavailable flush; spans and request rows are then skipped by their unique
+ *   (trace_id, span_id, time) and delta points by their "start:time" in metric_streams
+ *   (cumulative-to-delta.ts), cumulative points as not newer than the stream's state.
+ * - Other database errors: the flush's writes reject with LAT_ERR_STORE_WRITE_FAILED.
  * Flushes in flight: 1 on PGlite (one connection), 2 on a pg pool.
  * A deadlock/serialization failure between two flushes (or replicas) retries the flush twice.
  */
@@ -33,6 +49,13 @@ export interface BatchingWriterOptions {
   batchRows: number;
   /** Rows waiting (queued or being flushed) before writes are refused with 429. */
   maxQueuedRows: number;
+  /** Estimated bytes waiting (queued or being flushed) before writes are refused; default 64 MiB. */
+  maxQueuedBytes?: number;
+  /** How long a write may wait outside a flush before it is answered 503 (ms); default 8000. */
+  holdMs?: number;
+  /** First retry of a flush after the database was unreachable (ms), doubling up to retryMaxMs; 250 / 2000. */
+  retryMinMs?: number;
+  retryMaxMs?: number;
   /** Flushes in flight; default 1 for PGlite, 2 for pg. */
   maxConcurrentFlushes?: number;
   /** Distinct routes stored per service, more go to '(overflow)' (route-guard.ts); default 1000. */
@@ -46,14 +69,40 @@ export interface BatchingWriterStats extends IngestWriterStats {
   flushes: number;
   duplicateRequests: number;
   skippedPoints: number;
+  /** Flushes that found the database unreachable (each put its writes back into the queue). */
+  unavailableFlushes: number;
+  /** Writes answered 503 after waiting holdMs outside a flush. */
+  expiredWrites: number;
 }
 
 interface Pending {
+  /** write() order: writes put back after a failed flush keep their place */
+  seq: number;
   batch: IngestBatch;
   rows: number;
+  bytes: number;
+  /** Date.now() at write() */
+  queuedAt: number;
   resolve: () => void;
   reject: (err: unknown) => void;
 }
+
+/** The database is unreachable: flushes wait for the retry timer. */
+interface Outage {
+  since: number;
+  /** the driver's message of the last failure */
+  reason: string;
+  retryMs: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+/**
+ * Heap bytes per queued row on top of the body size: a translated span or request row (strings,
+ * numbers, attributes) held until commit. Measured: see bench/faults (RSS under 2x overload).
+ */
+export const ROW_HEAP_BYTES = 600;
+export const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_HOLD_MS = 8000;
 
 const RETRYABLE_SQLSTATES = new Set(['40P01', '40001']);
 const MAX_ATTEMPTS = 3;
@@ -63,23 +112,41 @@ const NO_PARTITION_SQLSTATE = '23514';
 export function createBatchingWriter(db: Db, options: BatchingWriterOptions):
   IngestWriter & { stats(): BatchingWriterStats; onCommit(listener: CommitListener): () => void } {
   const maxConcurrent = options.maxConcurrentFlushes ?? (db.kind === 'pglite' ? 1 : 2);
+  const maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+  const holdMs = options.holdMs ?? DEFAULT_HOLD_MS;
+  const retryMinMs = options.retryMinMs ?? 250;
+  const retryMaxMs = options.retryMaxMs ?? 2000;
+  /** writes waiting for a flush, in write() order */
   const queue: Pending[] = [];
-  /** rows queued or in a running flush */
+  /** rows and estimated bytes queued or in a running flush */
   let pendingRows = 0;
+  let pendingBytes = 0;
+  let nextSeq = 0;
   let active = 0;
   let scheduled = false;
   let closed = false;
   let drained: (() => void) | undefined;
+  let outage: Outage | undefined;
+  /** fires when the oldest queued write reaches holdMs */
+  let holdTimer: NodeJS.Timeout | undefined;
   const commitListeners = new Set<CommitListener>();
   /** Days whose partition is known to exist (cached after a commit). */
   const knownDays = new Set<string>();
   /** Service ids known to be committed (services are never deleted), and when each was last upserted. */
   const knownServices: ServiceCache = new Map();
   const routeGuard = createRouteGuard(options.maxRoutesPerService);
-  const counters: BatchingWriterStats = {
-    queuedRows: 0, committedRequests: 0, committedPoints: 0, failedBatches: 0,
-    flushes: 0, duplicateRequests: 0, skippedPoints: 0,
+  const counters: Omit<BatchingWriterStats, 'queuedRows' | 'queuedBytes' | 'databaseReachable' | 'unreachableSince'> = {
+    committedRequests: 0, committedPoints: 0, failedBatches: 0,
+    flushes: 0, duplicateRequests: 0, skippedPoints: 0, unavailableFlushes: 0, expiredWrites: 0,
   };
+
+  /** Answers a write and releases its share of the limits. */
+  function settle(p: Pending, error?: unknown): void {
+    pendingRows -= p.rows;
+    pendingBytes -= p.bytes;
+    if (error === undefined) p.resolve();
+    else p.reject(error);
+  }
 
   function schedule(): void {
     if (scheduled) return;
@@ -91,22 +158,103 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions):
   }
 
   function pump(): void {
-    while (active < maxConcurrent && queue.length > 0) {
-      const taken: Pending[] = [];
-      let rows = 0;
-      while (queue.length > 0 && (taken.length === 0 || rows + queue[0]!.rows <= options.batchRows)) {
-        const next = queue.shift()!;
-        taken.push(next);
-        rows += next.rows;
-      }
-      active++;
-      void flush(taken).finally(() => {
-        active--;
-        pendingRows -= rows;
-        if (queue.length > 0) pump();
-        else if (active === 0 && drained) drained();
-      });
+    // During an outage only the retry timer starts a flush.
+    while (outage === undefined && active < maxConcurrent && queue.length > 0) startFlush();
+    if (queue.length === 0 && active === 0) whenIdle();
+  }
+
+  function startFlush(): void {
+    const taken: Pending[] = [];
+    let rows = 0;
+    while (queue.length > 0 && (taken.length === 0 || rows + queue[0]!.rows <= options.batchRows)) {
+      const next = queue.shift()!;
+      taken.push(next);
+      rows += next.rows;
     }
+    active++;
+    void flush(taken).finally(() => {
+      active--;
+      armRetry();
+      pump();
+    });
+  }
+
+  function whenIdle(): void {
+    if (holdTimer !== undefined) { clearTimeout(holdTimer); holdTimer = undefined; }
+    if (drained) {
+      if (outage?.timer !== undefined) clearTimeout(outage.timer);
+      drained();
+    }
+  }
+
+  /** A flush found the database unreachable: its writes go back into the queue, in order. */
+  function putBack(taken: Pending[], failure: LatticeError): void {
+    counters.unavailableFlushes++;
+    const reason = failure.cause instanceof Error ? failure.cause.message : failure.message;
+    if (outage === undefined) outage = { since: Date.now(), reason, retryMs: retryMinMs, timer: undefined };
+    else outage.reason = reason;
+    for (const p of taken) queue.push(p);
+    queue.sort((a, b) => a.seq - b.seq);
+    expireHeld();
+  }
+
+  /** During an outage, once no flush runs: one retry after the current backoff. */
+  function armRetry(): void {
+    if (outage === undefined || outage.timer !== undefined || active > 0) return;
+    const delay = outage.retryMs;
+    outage.retryMs = Math.min(outage.retryMs * 2, retryMaxMs);
+    outage.timer = setTimeout(retry, delay);
+    outage.timer.unref();
+  }
+
+  function retry(): void {
+    if (outage === undefined) return;
+    outage.timer = undefined;
+    if (active > 0) return;
+    if (queue.length > 0) {
+      startFlush();
+      return;
+    }
+    // Nothing to write: probe, so /healthz does not report the outage for ever.
+    active++;
+    void db.query('SELECT 1').then(endOutage, () => {}).finally(() => {
+      active--;
+      armRetry();
+      pump();
+    });
+  }
+
+  function endOutage(): void {
+    if (outage === undefined) return;
+    if (outage.timer !== undefined) clearTimeout(outage.timer);
+    outage = undefined;
+  }
+
+  /** Rejects queued writes older than holdMs (never one inside a running flush), then re-arms. */
+  function expireHeld(): void {
+    if (holdTimer !== undefined) { clearTimeout(holdTimer); holdTimer = undefined; }
+    const now = Date.now();
+    let kept = 0;
+    for (const p of queue) {
+      if (now - p.queuedAt < holdMs) {
+        queue[kept++] = p;
+        continue;
+      }
+      counters.expiredWrites++;
+      const why = outage === undefined
+        ? `${pendingRows} rows were queued ahead of it or with it (the database is slower than the exports)`
+        : `the database (${db.description}) has been unreachable for ${now - outage.since} ms (${outage.reason})`;
+      settle(p, errors.LAT_ERR_PIPELINE_HOLD_EXPIRED(holdMs, why));
+    }
+    queue.length = kept;
+    armHold();
+    if (queue.length === 0 && active === 0) whenIdle();
+  }
+
+  function armHold(): void {
+    if (holdTimer !== undefined || queue.length === 0) return;
+    holdTimer = setTimeout(expireHeld, Math.max(0, queue[0]!.queuedAt + holdMs - Date.now()));
+    holdTimer.unref();
   }
 
   async function flush(taken: Pending[]): Promise<void> {
@@ -130,7 +278,8 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions):
         counters.duplicateRequests += requests.length - result.insertedRequests;
         counters.committedPoints += points.length;
         counters.skippedPoints += result.skippedPoints;
-        for (const p of taken) p.resolve();
+        endOutage();
+        for (const p of taken) settle(p);
         if (commitListeners.size > 0) notifyCommit(requests, points, spans);
         return;
       } catch (err) {
@@ -142,10 +291,14 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions):
           days = daysOf(requests, spans);
           continue;
         }
-        counters.failedBatches += taken.length;
         const failure = toStoreError(err, db);
         try { options.onFlushError?.(failure); } catch { /* logging must not break the writer */ }
-        for (const p of taken) p.reject(failure);
+        if (failure.code === errors.LAT_ERR_STORE_UNAVAILABLE.code) {
+          putBack(taken, failure);
+          return;
+        }
+        counters.failedBatches += taken.length;
+        for (const p of taken) settle(p, failure);
         return;
       }
     }
@@ -162,31 +315,48 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions):
   }
 
   return {
-    write(batch: IngestBatch): Promise<void> {
+    write(batch: IngestBatch, sizeBytes = 0): Promise<void> {
       const rows = batch.requests.length + batch.durationPoints.length + (batch.spans?.length ?? 0);
       if (rows === 0) return Promise.resolve();
       if (closed) return Promise.reject(errors.LAT_ERR_PIPELINE_CLOSED('closed'));
+      const bytes = sizeBytes + rows * ROW_HEAP_BYTES;
       // A single batch larger than the whole limit is still taken when nothing else waits,
       // otherwise its sender would retry forever (the body-size limit bounds it anyway).
-      if (pendingRows > 0 && pendingRows + rows > options.maxQueuedRows) {
-        return Promise.reject(errors.LAT_ERR_PIPELINE_SATURATED(rows, pendingRows, options.maxQueuedRows));
+      if (pendingRows > 0 && (pendingRows + rows > options.maxQueuedRows || pendingBytes + bytes > maxQueuedBytes)) {
+        if (outage !== undefined) {
+          return Promise.reject(errors.LAT_ERR_PIPELINE_OUTAGE_BUFFER_FULL(
+            Date.now() - outage.since, outage.reason, pendingRows, pendingBytes, options.maxQueuedRows, maxQueuedBytes));
+        }
+        return Promise.reject(pendingRows + rows > options.maxQueuedRows
+          ? errors.LAT_ERR_PIPELINE_SATURATED(`${rows} more rows`, `${pendingRows} rows`, `${options.maxQueuedRows} rows`, 'LATTICE_MAX_QUEUED_ROWS')
+          : errors.LAT_ERR_PIPELINE_SATURATED(`${bytes} more bytes`, `${pendingBytes} bytes`, `${maxQueuedBytes} bytes`, 'LATTICE_MAX_QUEUED_BYTES'));
       }
       return new Promise<void>((resolve, reject) => {
-        queue.push({ batch, rows, resolve, reject });
+        queue.push({ seq: nextSeq++, batch, rows, bytes, queuedAt: Date.now(), resolve, reject });
         pendingRows += rows;
+        pendingBytes += bytes;
+        armHold();
         schedule();
       });
     },
     stats(): BatchingWriterStats {
-      return { ...counters, queuedRows: pendingRows };
+      return {
+        ...counters, queuedRows: pendingRows, queuedBytes: pendingBytes,
+        databaseReachable: outage === undefined, unreachableSince: outage === undefined ? null : new Date(outage.since).toISOString(),
+      };
     },
     onCommit(listener: CommitListener): () => void {
       commitListeners.add(listener);
       return () => { commitListeners.delete(listener); };
     },
+    /** Waits for what is queued: committed, or answered 503 after holdMs if the database stays down. */
     async close(): Promise<void> {
       closed = true;
-      if (queue.length === 0 && active === 0) return;
+      if (queue.length === 0 && active === 0) {
+        whenIdle();
+        if (outage?.timer !== undefined) clearTimeout(outage.timer);
+        return;
+      }
       await new Promise<void>((resolve) => { drained = resolve; schedule(); });
     },
   };

@@ -3,11 +3,13 @@ import type { IngestBatch } from '../translate/rows.js';
 /**
  * The write side the OTLP routes enqueue into. `write` resolves only once every row of the batch is
  * committed (a 2xx means committed); concurrent calls are group-committed together. It rejects with a
- * LatticeError: LAT_ERR_PIPELINE_SATURATED (429, queue full) or LAT_ERR_STORE_UNAVAILABLE (503, the
- * database cannot be reached), both carrying retryAfterSeconds.
+ * LatticeError carrying retryAfterSeconds: LAT_ERR_PIPELINE_SATURATED (429, queue full),
+ * LAT_ERR_PIPELINE_OUTAGE_BUFFER_FULL (503, the database is down and the outage buffer is full) or
+ * LAT_ERR_PIPELINE_HOLD_EXPIRED (503, waited the hold limit without being written).
  */
 export interface IngestWriter {
-  write(batch: IngestBatch): Promise<void>;
+  /** `sizeBytes`: what the batch costs in memory beyond its rows (the decoded body length). */
+  write(batch: IngestBatch, sizeBytes?: number): Promise<void>;
   /** Counters for /healthz and the receiver's own self-metrics. */
   stats(): IngestWriterStats;
   /** Flushes what is queued, then stops accepting. */
@@ -23,6 +25,12 @@ export type CommitListener = (services: ReadonlySet<string>) => void;
 
 export interface IngestWriterStats {
   queuedRows: number;
+  /** estimated bytes queued or being flushed (LATTICE_MAX_QUEUED_BYTES bounds it) */
+  queuedBytes: number;
+  /** false while flushes find the database unreachable and the writer holds and retries them */
+  databaseReachable: boolean;
+  /** ISO time the current outage began; null when reachable */
+  unreachableSince: string | null;
   committedRequests: number;
   committedPoints: number;
   failedBatches: number;

@@ -16,6 +16,36 @@ function rollupCount(db: Queryable): Promise<number> {
   return count(db, 'SELECT coalesce(sum(count), 0) FROM service_metrics_1m');
 }
 
+/** An error as pg raises it when the server refuses connections. */
+function refused(): Error {
+  return Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+}
+
+/**
+ * A Db that can be switched "down": every query and transaction then fails like a refused
+ * connection. `loseCommitAnswer` makes the next transaction commit for real and then fail like a
+ * connection reset (the COMMIT's answer was lost). `slowMs` delays each transaction's start.
+ */
+function switchableDb(db: Db): Db & { down: boolean; loseCommitAnswer: boolean; slowMs: number; transactions: number } {
+  const wrapped = Object.create(db) as Db & { down: boolean; loseCommitAnswer: boolean; slowMs: number; transactions: number };
+  Object.assign(wrapped, { down: false, loseCommitAnswer: false, slowMs: 0, transactions: 0 });
+  wrapped.query = (text, values) => (wrapped.down ? Promise.reject(refused()) : db.query(text, values));
+  wrapped.transaction = async (fn) => {
+    wrapped.transactions++;
+    if (wrapped.down) throw refused();
+    if (wrapped.slowMs > 0) await new Promise((r) => setTimeout(r, wrapped.slowMs));
+    const result = await db.transaction(fn);
+    if (wrapped.loseCommitAnswer) {
+      wrapped.loseCommitAnswer = false;
+      throw Object.assign(new Error('Connection terminated unexpectedly'), { code: 'ECONNRESET' });
+    }
+    return result;
+  };
+  return wrapped;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 /** Counts transactions by wrapping db.transaction. */
 function countingDb(db: Db): Db & { transactions: number } {
   const wrapped = Object.create(db) as Db & { transactions: number };
@@ -171,6 +201,88 @@ describe.each(testBackends())('createBatchingWriter on %s', (backend) => {
     await Promise.all([a.close(), b.close()]);
   });
 
+  it('holds writes while the database is unreachable and commits them once when it returns', async () => {
+    const db = switchableDb(t.db);
+    const writer = createBatchingWriter(db, { batchRows: 100, maxQueuedRows: 1000, holdMs: 60_000, retryMinMs: 20, retryMaxMs: 50 });
+    db.down = true;
+    let settled = 0;
+    const writes = Array.from({ length: 5 }, () => writer.write({ requests: [requestRow(), requestRow()], durationPoints: [durationPoint([5], { streamKey: `s-${Math.random()}` })] })
+      .then(() => { settled++; }));
+    await sleep(300);
+    expect(settled).toBe(0);
+    expect(writer.stats()).toMatchObject({ queuedRows: 15, databaseReachable: false });
+    expect(writer.stats().unreachableSince).not.toBeNull();
+    expect(writer.stats().unavailableFlushes).toBeGreaterThan(1); // it retried on its own
+    db.down = false;
+    await Promise.all(writes);
+    expect(await count(t.db, 'SELECT count(*) FROM service_metrics')).toBe(10);
+    expect(await rollupCount(t.db)).toBe(5);
+    expect(writer.stats()).toMatchObject({ queuedRows: 0, queuedBytes: 0, databaseReachable: true, unreachableSince: null, failedBatches: 0 });
+    await writer.close();
+  });
+
+  it('answers LAT_ERR_PIPELINE_HOLD_EXPIRED (503) past holdMs and never writes that batch afterwards', async () => {
+    const db = switchableDb(t.db);
+    const writer = createBatchingWriter(db, { batchRows: 100, maxQueuedRows: 1000, holdMs: 200, retryMinMs: 20, retryMaxMs: 50 });
+    db.down = true;
+    const err = await writer.write({ requests: [requestRow()], durationPoints: [] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LatticeError);
+    expect(err).toMatchObject({ code: 'LAT_ERR_PIPELINE_HOLD_EXPIRED', statusCode: 503, retryAfterSeconds: 5 });
+    expect((err as Error).message).toContain('ECONNREFUSED');
+    expect(writer.stats()).toMatchObject({ queuedRows: 0, expiredWrites: 1 });
+    db.down = false;
+    await writer.write({ requests: [requestRow()], durationPoints: [] });
+    expect(await count(t.db, 'SELECT count(*) FROM service_metrics')).toBe(1);
+    await writer.close();
+  });
+
+  it('refuses with LAT_ERR_PIPELINE_OUTAGE_BUFFER_FULL (503, not 429) while the database is down and the buffer is full', async () => {
+    const db = switchableDb(t.db);
+    const writer = createBatchingWriter(db, { batchRows: 100, maxQueuedRows: 4, holdMs: 60_000, retryMinMs: 20, retryMaxMs: 50 });
+    db.down = true;
+    const held = writer.write({ requests: [requestRow(), requestRow(), requestRow()], durationPoints: [] });
+    await sleep(50); // the first flush has found the database down
+    await expect(writer.write({ requests: [requestRow(), requestRow()], durationPoints: [] }))
+      .rejects.toMatchObject({ code: 'LAT_ERR_PIPELINE_OUTAGE_BUFFER_FULL', statusCode: 503, retryAfterSeconds: 2 });
+    db.down = false;
+    await held;
+    expect(await count(t.db, 'SELECT count(*) FROM service_metrics')).toBe(3);
+    await writer.close();
+  });
+
+  it('writes a retried flush once when the COMMIT went through but its answer was lost', async () => {
+    const db = switchableDb(t.db);
+    const writer = createBatchingWriter(db, { batchRows: 100, maxQueuedRows: 1000, retryMinMs: 20 });
+    db.loseCommitAnswer = true;
+    const p = durationPoint([7, 8]);
+    await writer.write({ requests: [requestRow(), requestRow()], durationPoints: [p], spans: [] });
+    expect(db.transactions).toBe(2);
+    expect(await count(t.db, 'SELECT count(*) FROM service_metrics')).toBe(2);
+    expect(await rollupCount(t.db)).toBe(2);
+    expect(writer.stats()).toMatchObject({ unavailableFlushes: 1, duplicateRequests: 2, skippedPoints: 1 });
+    await writer.close();
+  });
+
+  it('never answers a write inside a running flush before the flush ends, even past holdMs', async () => {
+    const db = switchableDb(t.db);
+    const writer = createBatchingWriter(db, { batchRows: 100, maxQueuedRows: 1000, holdMs: 50 });
+    db.slowMs = 300;
+    await writer.write({ requests: [requestRow()], durationPoints: [] });
+    expect(await count(t.db, 'SELECT count(*) FROM service_metrics')).toBe(1);
+    await writer.close();
+  });
+
+  it('refuses a write beyond maxQueuedBytes with LAT_ERR_PIPELINE_SATURATED (429)', async () => {
+    const writer = createBatchingWriter(t.db, { batchRows: 10, maxQueuedRows: 1000, maxQueuedBytes: 10_000 });
+    const first = writer.write({ requests: [requestRow()], durationPoints: [] }, 6000);
+    const second = writer.write({ requests: [requestRow()], durationPoints: [] }, 6000);
+    await expect(second).rejects.toMatchObject({ code: 'LAT_ERR_PIPELINE_SATURATED', statusCode: 429, retryAfterSeconds: 1 });
+    await expect(second).rejects.toThrow(/LATTICE_MAX_QUEUED_BYTES/);
+    await first;
+    expect(writer.stats().queuedBytes).toBe(0);
+    await writer.close();
+  });
+
   it('refuses a write beyond maxQueuedRows with LAT_ERR_PIPELINE_SATURATED (429)', async () => {
     const writer = createBatchingWriter(t.db, { batchRows: 10, maxQueuedRows: 5 });
     const first = writer.write({ requests: [requestRow(), requestRow(), requestRow()], durationPoints: [] });
@@ -211,28 +323,33 @@ describe.each(testBackends())('createBatchingWriter on %s', (backend) => {
   });
 });
 
-describe('createBatchingWriter when the database is down', () => {
-  it('rejects with LAT_ERR_STORE_UNAVAILABLE (503) on a closed PGlite', async () => {
+describe('createBatchingWriter when the database stays down', () => {
+  it('holds, retries, then answers LAT_ERR_PIPELINE_HOLD_EXPIRED (503) on a closed PGlite', async () => {
     const db = await createPgliteDb();
     await db.close();
-    const writer = createBatchingWriter(db, { batchRows: 100, maxQueuedRows: 1000 });
+    const errorsSeen: string[] = [];
+    const writer = createBatchingWriter(db, { batchRows: 100, maxQueuedRows: 1000, holdMs: 400, retryMinMs: 20, onFlushError: (e) => errorsSeen.push(e.code) });
     const err = await writer.write({ requests: [requestRow()], durationPoints: [] }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LatticeError);
-    expect(err).toMatchObject({ code: 'LAT_ERR_STORE_UNAVAILABLE', statusCode: 503, retryAfterSeconds: 5 });
-    expect(writer.stats()).toMatchObject({ failedBatches: 1, queuedRows: 0 });
+    expect(err).toMatchObject({ code: 'LAT_ERR_PIPELINE_HOLD_EXPIRED', statusCode: 503, retryAfterSeconds: 5 });
+    expect(errorsSeen.length).toBeGreaterThan(1);
+    expect(new Set(errorsSeen)).toEqual(new Set(['LAT_ERR_STORE_UNAVAILABLE']));
+    expect(writer.stats()).toMatchObject({ failedBatches: 0, expiredWrites: 1, queuedRows: 0, databaseReachable: false });
+    await writer.close();
   });
 
-  it('rejects with LAT_ERR_STORE_UNAVAILABLE (503) when the server port is closed', async () => {
+  it('holds, then answers 503 when the server port is closed', async () => {
     const db = createUnreachableDb();
-    const writer = createBatchingWriter(db, { batchRows: 100, maxQueuedRows: 1000 });
+    const writer = createBatchingWriter(db, { batchRows: 100, maxQueuedRows: 1000, holdMs: 300, retryMinMs: 20 });
     await expect(writer.write({ requests: [requestRow()], durationPoints: [] }))
-      .rejects.toMatchObject({ code: 'LAT_ERR_STORE_UNAVAILABLE', statusCode: 503 });
+      .rejects.toMatchObject({ code: 'LAT_ERR_PIPELINE_HOLD_EXPIRED', statusCode: 503 });
+    await writer.close();
     await db.close();
   });
 });
 
 describe.skipIf(!TEST_DATABASE_URL)('createBatchingWriter when the server goes away mid-flight', () => {
-  it('rolls back: nothing half-written, 503, and works again afterwards', async () => {
+  it('rolls back: nothing half-written, retried on a fresh connection', async () => {
     const t = await createTestDb('postgres');
     try {
       const writer = createBatchingWriter(t.db, { batchRows: 100, maxQueuedRows: 1000 });
@@ -241,14 +358,11 @@ describe.skipIf(!TEST_DATABASE_URL)('createBatchingWriter when the server goes a
       const killer = await t.openAnother();
       await killer.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
                           WHERE pid <> pg_backend_pid() AND application_name = $1`, [t.schema]);
-      // The pool notices the dead connections on the next write; one of the next writes fails
-      // (503) or succeeds on a fresh connection, never half-written.
+      // The pool notices the dead connections on the next write; a flush that fails on one is
+      // retried on a fresh connection: every write commits, none half-written or twice.
       const results = await Promise.allSettled([1, 2, 3].map(() => writer.write({ requests: [requestRow(), requestRow()], durationPoints: [] })));
-      for (const r of results) {
-        if (r.status === 'rejected') expect(r.reason).toMatchObject({ code: 'LAT_ERR_STORE_UNAVAILABLE', statusCode: 503 });
-      }
-      const ok = results.filter((r) => r.status === 'fulfilled').length;
-      expect(await count(killer, 'SELECT count(*) FROM service_metrics')).toBe(1 + 2 * ok);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled']);
+      expect(await count(killer, 'SELECT count(*) FROM service_metrics')).toBe(1 + 2 * 3);
     } finally {
       await t.drop();
     }
