@@ -8,8 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { buildMetricTemplates, metricSend, buildTraceTemplates, traceSend } from './exports.mjs';
 import { decodeMetricsRequest, decodeTraceRequest } from '../../collector-receiver/dist/otlp/decode.js';
 import { toDurationPoints } from '../../collector-receiver/dist/translate/points.js';
-import { toRequestRows } from '../../collector-receiver/dist/translate/spans.js';
-import { toSpanRows } from '../../collector-receiver/dist/translate/span-rows.js';
+import { toTraceRows } from '../../collector-receiver/dist/translate/spans.js';
 import { createBatchingWriter } from '../../collector-receiver/dist/pipeline/batching-writer.js';
 import { createPgDb } from '../../collector-receiver/dist/store/pg-db.js';
 import { createPgliteDb } from '../../collector-receiver/dist/store/pglite-db.js';
@@ -33,8 +32,8 @@ const tpl = signal === 'metrics' ? await buildMetricTemplates('protobuf', 32) : 
 let step = 0;
 const batch = (i) => {
   const now = Date.now();
-  if (signal === 'metrics') { const r = decodeMetricsRequest(metricSend(tpl[i % tpl.length], ++step), 'protobuf'); return { requests: [], durationPoints: toDurationPoints(r, now).points }; }
-  const r = decodeTraceRequest(traceSend(tpl[i % tpl.length], i + 1), 'protobuf'); return { requests: toRequestRows(r, now).rows, durationPoints: [], spans: toSpanRows(r, now).rows };
+  if (signal === 'metrics') { const r = decodeMetricsRequest(metricSend(tpl[i % tpl.length], ++step), 'protobuf'); return { requests: [], durationPoints: toDurationPoints(r, now).points, spans: [] }; }
+  const { requests, spans } = toTraceRows(decodeTraceRequest(traceSend(tpl[i % tpl.length], i + 1), 'protobuf'), now); return { requests, durationPoints: [], spans };
 };
 await writer.write(batch(0));
 timings.clear();

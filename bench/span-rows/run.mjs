@@ -1,25 +1,34 @@
 #!/usr/bin/env node
-// bench/span-rows — what storing EVERY span (GET /traces/:traceId) costs the ingest hot path:
-// decode + translate throughput of a traces export, before (toRequestRows: SERVER spans → request
-// rows) and after (toRequestRows + toSpanRows: every span → a span row), with decode alone as the
-// floor, in both OTLP encodings.
+// bench/span-rows — what turning a traces export into rows costs the ingest hot path: decode +
+// toTraceRows (one pass: every span → a span row, SERVER spans also → a request row) against
+// decode alone (the floor), in both OTLP encodings. With BENCH_BASELINE_DIST pointing at the
+// collector-receiver/dist of an older build that still had translate/span-rows.js, its two passes
+// (toRequestRows + toSpanRows) run in the same alternating rounds as the baseline.
 //
 // Run:   npm run build && node bench/span-rows/run.mjs
 //        BENCH_SPANS=512 BENCH_ROUNDS=15 BENCH_MS=400 node bench/span-rows/run.mjs
+//        BENCH_BASELINE_DIST=/tmp/head/collector-receiver/dist node bench/span-rows/run.mjs
+//          (git archive <commit> collector-receiver tsconfig.base.json | tar -x -C /tmp/head, then tsc -p there)
 //
 // The export: BENCH_SPANS spans made by the real SDK (sdk-trace-base) and serialized by the official
 // OTLP serializers — per request a SERVER span (8 HTTP attributes), two CLIENT spans (6) and one
 // INTERNAL span (1), the mix an Express service with outgoing calls sends. Variants run in
 // alternating rounds of BENCH_MS each; the table shows the median of rounds in spans per CPU-second
 // of this process (wall-clock spans/s too: on a busy machine it also counts waiting for a core).
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { context, SpanKind, trace } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { decodeTraceRequest } from '../../collector-receiver/dist/otlp/decode.js';
-import { toRequestRows } from '../../collector-receiver/dist/translate/spans.js';
-import { toSpanRows } from '../../collector-receiver/dist/translate/span-rows.js';
+import { toTraceRows } from '../../collector-receiver/dist/translate/spans.js';
+
+const BASELINE_DIST = process.env.BENCH_BASELINE_DIST;
+const baseline = BASELINE_DIST === undefined ? undefined : {
+  toRequestRows: (await import(`${BASELINE_DIST}/translate/spans.js`)).toRequestRows,
+  toSpanRows: (await import(`${BASELINE_DIST}/translate/span-rows.js`)).toSpanRows,
+};
 
 const SPANS = Number(process.env.BENCH_SPANS ?? 512);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 11);
@@ -66,15 +75,22 @@ const bodies = {
 const now = Date.now();
 const variants = {
   'decode only (floor)': (body, enc) => decodeTraceRequest(body, enc).resourceSpans.length,
-  'before: decode + toRequestRows': (body, enc) => toRequestRows(decodeTraceRequest(body, enc), now).rows.length,
-  'after: decode + toRequestRows + toSpanRows': (body, enc) => {
-    const request = decodeTraceRequest(body, enc);
-    return toRequestRows(request, now).rows.length + toSpanRows(request, now).rows.length;
+  ...(baseline && {
+    'baseline: decode + toRequestRows + toSpanRows (two passes)': (body, enc) => {
+      const request = decodeTraceRequest(body, enc);
+      return baseline.toRequestRows(request, now).rows.length + baseline.toSpanRows(request, now).rows.length;
+    },
+  }),
+  'decode + toTraceRows (one pass)': (body, enc) => {
+    const rows = toTraceRows(decodeTraceRequest(body, enc), now);
+    return rows.requests.length + rows.spans.length;
   },
 };
-// Sanity: the after variant really produces a row per span.
-const check = toSpanRows(decodeTraceRequest(bodies.protobuf, 'protobuf'), now);
-if (check.rows.length !== SPANS || check.rejection.rejected !== 0) throw new Error(`expected ${SPANS} span rows, got ${check.rows.length}`);
+// Sanity: a row per span, a request row per SERVER span.
+const check = toTraceRows(decodeTraceRequest(bodies.protobuf, 'protobuf'), now);
+if (check.spans.length !== SPANS || check.requests.length !== SPANS / 4 || check.rejection.rejected !== 0) {
+  throw new Error(`expected ${SPANS} span rows and ${SPANS / 4} request rows, got ${check.spans.length} and ${check.requests.length}`);
+}
 
 const results = [];
 for (const [encoding, body] of Object.entries(bodies)) {
@@ -100,10 +116,11 @@ for (const [encoding, body] of Object.entries(bodies)) {
 
 console.log(`bench/span-rows: ${SPANS} spans per export (1 server : 2 client : 1 internal), ${ROUNDS} rounds × ${ROUND_MS} ms, median, Node ${process.version}`);
 console.log('');
-console.log('| encoding | variant | spans / CPU-s | spans / s (wall) | vs before |');
+console.log(`| encoding | variant | spans / CPU-s | spans / s (wall) | vs ${BASELINE_DIST ? 'two passes' : 'decode only'} |`);
 console.log('| --- | --- | ---: | ---: | ---: |');
 for (const r of results) {
-  const before = results.find((b) => b.encoding === r.encoding && b.name.startsWith('before')).cpu;
-  const delta = r.name.startsWith('before') ? '—' : `${(((r.cpu - before) / before) * 100).toFixed(1)} %`;
+  const first = results.find((b) => b.encoding === r.encoding && b.name === Object.keys(variants)[BASELINE_DIST ? 1 : 0]).cpu;
+  const delta = r.cpu === first ? '—' : `${(((r.cpu - first) / first) * 100).toFixed(1)} %`;
   console.log(`| ${r.encoding} | ${r.name} | ${Math.round(r.cpu).toLocaleString('en-US')} | ${Math.round(r.wall).toLocaleString('en-US')} | ${delta} |`);
 }
+console.log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (shared machine: compare rows of one run, not runs)`);

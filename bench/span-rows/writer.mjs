@@ -16,8 +16,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { JsonTraceSerializer } from '@opentelemetry/otlp-transformer';
 import { decodeTraceRequest } from '../../collector-receiver/dist/otlp/decode.js';
-import { toRequestRows } from '../../collector-receiver/dist/translate/spans.js';
-import { toSpanRows } from '../../collector-receiver/dist/translate/span-rows.js';
+import { toTraceRows } from '../../collector-receiver/dist/translate/spans.js';
 import { createBatchingWriter } from '../../collector-receiver/dist/pipeline/batching-writer.js';
 import { createPgliteDb } from '../../collector-receiver/dist/store/pglite-db.js';
 import { createPgDb } from '../../collector-receiver/dist/store/pg-db.js';
@@ -51,7 +50,8 @@ function translate(template, withSpans) {
   });
   const request = decodeTraceRequest(Buffer.from(json), 'json');
   const now = Date.now();
-  return { requests: toRequestRows(request, now).rows, durationPoints: [], spans: withSpans ? toSpanRows(request, now).rows : [] };
+  const rows = toTraceRows(request, now);
+  return { requests: rows.requests, durationPoints: [], spans: withSpans ? rows.spans : [] };
 }
 
 function median(values) {

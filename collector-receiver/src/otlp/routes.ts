@@ -11,8 +11,7 @@ import { errors, LatticeError } from '../errors.js';
 import type { IngestWriter } from '../pipeline/ingest-writer.js';
 import type { IngestBatch, Rejection } from '../translate/rows.js';
 import { toDurationPoints } from '../translate/points.js';
-import { toRequestRows } from '../translate/spans.js';
-import { combineRejections, toSpanRows } from '../translate/span-rows.js';
+import { toTraceRows } from '../translate/spans.js';
 import { decompressBody, JSON_CONTENT_TYPE, PROTOBUF_CONTENT_TYPE, toContentEncoding, toEncoding } from './body.js';
 import { createOtlpCounters } from './counters.js';
 import type { OtlpCounters } from './counters.js';
@@ -41,15 +40,9 @@ interface Signal {
 const TRACES: Signal = {
   url: '/v1/traces',
   translate(body, encoding, nowMs) {
-    const request = decodeTraceRequest(body, encoding);
-    const { rows, rejection } = toRequestRows(request, nowMs);
     // Every span (all kinds) for GET /traces/:traceId; counted items stay the SERVER spans.
-    const spans = toSpanRows(request, nowMs);
-    return {
-      batch: { requests: rows, durationPoints: [], spans: spans.rows },
-      kept: rows.length,
-      rejection: combineRejections(rejection, spans.rejection),
-    };
+    const { requests, spans, rejection } = toTraceRows(decodeTraceRequest(body, encoding), nowMs);
+    return { batch: { requests, durationPoints: [], spans }, kept: requests.length, rejection };
   },
   encodeResponse: encodeTraceResponse,
   count(counters, outcome, items) {
@@ -63,7 +56,7 @@ const METRICS: Signal = {
   url: '/v1/metrics',
   translate(body, encoding, nowMs) {
     const { points, rejection } = toDurationPoints(decodeMetricsRequest(body, encoding), nowMs);
-    return { batch: { requests: [], durationPoints: points }, kept: points.length, rejection };
+    return { batch: { requests: [], durationPoints: points, spans: [] }, kept: points.length, rejection };
   },
   encodeResponse: encodeMetricsResponse,
   count(counters, outcome, items) {

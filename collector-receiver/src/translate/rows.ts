@@ -120,8 +120,8 @@ export interface SpanRow {
 export interface IngestBatch {
   requests: RequestRow[];
   durationPoints: DurationPoint[];
-  /** Every span of a traces export (all kinds); absent or empty for metrics. */
-  spans?: SpanRow[];
+  /** Every span of a traces export (all kinds, SERVER spans too); empty for metrics. */
+  spans: SpanRow[];
 }
 
 /** Items of the request that were dropped, reported back as OTLP partial success. */

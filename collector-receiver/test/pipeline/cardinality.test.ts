@@ -41,7 +41,7 @@ describe.each(testBackends())('route cardinality guard on %s', (backend) => {
     const requests = Array.from({ length: 1001 }, (_, i) => requestRow({ route: route(i), startUnixMs: T + i }));
     const points = [durationPoint([5, 6], { route: route(1000), streamKey: 's-1000', timeUnixNano: nanos(T + 30_000) }),
       durationPoint([7], { route: route(3), streamKey: 's-3', timeUnixNano: nanos(T + 30_000) })];
-    await writer.write({ requests, durationPoints: points });
+    await writer.write({ requests, durationPoints: points, spans: [] });
     await writer.close();
     const stored = await routesOf();
     expect(stored).toHaveLength(1001);
@@ -52,7 +52,7 @@ describe.each(testBackends())('route cardinality guard on %s', (backend) => {
     expect(await overflowAt()).not.toBeNull();
     // Other services are not affected.
     const other = createBatchingWriter(t.db, { batchRows: 100, maxQueuedRows: 1000 });
-    await other.write({ requests: [requestRow({ serviceName: 'billing', route: '/pay' })], durationPoints: [] });
+    await other.write({ requests: [requestRow({ serviceName: 'billing', route: '/pay' })], durationPoints: [], spans: [] });
     await other.close();
     expect(await routesOf('billing')).toEqual([{ path: '/pay', n: 1 }]);
     expect(await overflowAt('billing')).toBeNull();
@@ -60,12 +60,12 @@ describe.each(testBackends())('route cardinality guard on %s', (backend) => {
 
   it('keeps known routes, overflows new ones, also for a second replica that never saw the service', async () => {
     const first = createBatchingWriter(t.db, { batchRows: 100, maxQueuedRows: 1000, maxRoutesPerService: 3 });
-    await first.write({ requests: [0, 1, 2].map((i) => requestRow({ route: route(i), startUnixMs: T })), durationPoints: [] });
+    await first.write({ requests: [0, 1, 2].map((i) => requestRow({ route: route(i), startUnixMs: T })), durationPoints: [], spans: [] });
     await first.close();
     expect(await overflowAt()).toBeNull();
     const second = createBatchingWriter(await t.openAnother(), { batchRows: 100, maxQueuedRows: 1000, maxRoutesPerService: 3 });
-    await second.write({ requests: [route(1), route(7)].map((r) => requestRow({ route: r, startUnixMs: T })), durationPoints: [] });
-    await second.write({ requests: [route(2), route(8)].map((r) => requestRow({ route: r, startUnixMs: T })), durationPoints: [] });
+    await second.write({ requests: [route(1), route(7)].map((r) => requestRow({ route: r, startUnixMs: T })), durationPoints: [], spans: [] });
+    await second.write({ requests: [route(2), route(8)].map((r) => requestRow({ route: r, startUnixMs: T })), durationPoints: [], spans: [] });
     await second.close();
     expect(await routesOf()).toEqual([
       { path: OVERFLOW_ROUTE, n: 2 }, { path: route(0), n: 1 }, { path: route(1), n: 2 }, { path: route(2), n: 2 }]);
@@ -75,13 +75,13 @@ describe.each(testBackends())('route cardinality guard on %s', (backend) => {
   it('asks the database only for routes it has not seen: a flush of known routes runs no guard statement', async () => {
     const db = countingDb(t.db);
     const writer = createBatchingWriter(db, { batchRows: 1000, maxQueuedRows: 10_000, maxRoutesPerService: 50 });
-    const batch = () => ({ requests: Array.from({ length: 200 }, (_, i) => requestRow({ route: route(i % 20), startUnixMs: T })), durationPoints: [] });
+    const batch = () => ({ requests: Array.from({ length: 200 }, (_, i) => requestRow({ route: route(i % 20), startUnixMs: T })), durationPoints: [], spans: [] });
     await writer.write(batch());
     expect(db.statements()).toBe(2); // lock the service row + admit the 20 routes
     await writer.write(batch());
     await writer.write(batch());
     expect(db.statements()).toBe(2); // known routes: no guard statement
-    await writer.write({ requests: [requestRow({ route: route(99), startUnixMs: T })], durationPoints: [] });
+    await writer.write({ requests: [requestRow({ route: route(99), startUnixMs: T })], durationPoints: [], spans: [] });
     expect(db.statements()).toBe(4); // one new route: one more lock + admit
     await writer.close();
     expect((await routesOf()).reduce((a, r) => a + r.n, 0)).toBe(601);
@@ -95,7 +95,7 @@ describe.skipIf(!TEST_DATABASE_URL)('route cardinality guard across replicas (re
       const limit = 10;
       const a = createBatchingWriter(t.db, { batchRows: 1000, maxQueuedRows: 10_000, maxRoutesPerService: limit });
       const b = createBatchingWriter(await t.openAnother(), { batchRows: 1000, maxQueuedRows: 10_000, maxRoutesPerService: limit });
-      const batch = (from: number) => ({ requests: Array.from({ length: 8 }, (_, i) => requestRow({ route: route(from + i), startUnixMs: T })), durationPoints: [] });
+      const batch = (from: number) => ({ requests: Array.from({ length: 8 }, (_, i) => requestRow({ route: route(from + i), startUnixMs: T })), durationPoints: [], spans: [] });
       await Promise.all([a.write(batch(0)), b.write(batch(100)), a.write(batch(200)), b.write(batch(300))]);
       await Promise.all([a.close(), b.close()]);
       const routes = await t.db.query<{ path: string }>('SELECT DISTINCT path FROM service_metrics');
