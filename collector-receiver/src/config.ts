@@ -42,6 +42,10 @@ export interface ReceiverConfig {
   /** Health thresholds of /metrics/services: Apdex (0–1) below → yellow / red. */
   healthApdexYellow: number;
   healthApdexRed: number;
+  /** Per-key ingest limit, rows (spans + data points) per second, bursts up to 2×; 0 = unlimited (LATTICE_KEY_RATE_LIMIT_ROWS_PER_S). */
+  keyRateLimitRowsPerS?: number;
+  /** How long a key lookup is cached, ms: a revoked key stops working within this (LATTICE_KEY_CACHE_TTL_MS). */
+  keyCacheTtlMs?: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -91,5 +95,7 @@ export function loadConfig(env: Env = process.env): ReceiverConfig {
     healthErrorRed: fractionSetting(env, 'LATTICE_HEALTH_ERROR_RED', 0.05),
     healthApdexYellow: fractionSetting(env, 'LATTICE_HEALTH_APDEX_YELLOW', 0.85),
     healthApdexRed: fractionSetting(env, 'LATTICE_HEALTH_APDEX_RED', 0.7),
+    keyRateLimitRowsPerS: intSetting(env, 'LATTICE_KEY_RATE_LIMIT_ROWS_PER_S', 50_000, 0, 100_000_000),
+    keyCacheTtlMs: intSetting(env, 'LATTICE_KEY_CACHE_TTL_MS', 5000, 0, 3_600_000),
   };
 }

@@ -168,7 +168,46 @@ export const errors = {
     statusCode: 502,
     message: '%s should answer 200 with JSON, instead it answered %s; check that --url points at a lattice-receiver of this version',
   }),
+  LAT_ERR_CLI_KEYS_INVALID_ARG: defineError('LAT_ERR_CLI_KEYS_INVALID_ARG', {
+    statusCode: 400,
+    message: '%s should be %s, instead got \'%s\'; usage: lattice-receiver keys create --project NAME --kind ingest|read [--label TEXT] | keys list [--project NAME] | keys revoke <id|prefix>',
+  }),
+  LAT_ERR_CLI_KEY_NOT_FOUND: defineError('LAT_ERR_CLI_KEY_NOT_FOUND', {
+    statusCode: 404,
+    message: 'keys revoke should name exactly one active key by its id or its prefix as keys list shows it, instead \'%s\' matched %s active keys; run lattice-receiver keys list',
+  }),
   // -- end CLI
+  // AUTH: projects, keys, rate limits (tenancy/)
+  LAT_ERR_AUTH_MISSING_INGEST_KEY: defineError('LAT_ERR_AUTH_MISSING_INGEST_KEY', {
+    statusCode: 401,
+    message: 'an export should carry an ingest key (Authorization: Bearer lat_ingest_…, or x-lattice-key), instead got \'%s\'; on the sender set OTEL_EXPORTER_OTLP_HEADERS=authorization=Bearer%20lat_ingest_…, or create a key with: lattice-receiver keys create --project NAME --kind ingest',
+  }),
+  LAT_ERR_AUTH_MISSING_READ_TOKEN: defineError('LAT_ERR_AUTH_MISSING_READ_TOKEN', {
+    statusCode: 401,
+    message: 'a read request should carry a read token (Authorization: Bearer lat_read_…, or the cookie set by POST /auth/session), instead got \'%s\'; create one with: lattice-receiver keys create --project NAME --kind read',
+  }),
+  LAT_ERR_AUTH_UNKNOWN_KEY: defineError('LAT_ERR_AUTH_UNKNOWN_KEY', {
+    statusCode: 401,
+    message: 'the key should be an active Lattice key, instead got \'%s\', which is unknown or revoked; check the key (only its start is shown here) or create a new one with: lattice-receiver keys create --project NAME --kind ingest|read',
+  }),
+  LAT_ERR_AUTH_WRONG_KIND: defineError('LAT_ERR_AUTH_WRONG_KIND', {
+    statusCode: 403,
+    message: '%s should be sent with a %s key, instead got a %s key \'%s\'; use a key created with --kind %s',
+  }),
+  LAT_ERR_AUTH_RATE_LIMITED: defineError('LAT_ERR_AUTH_RATE_LIMITED', {
+    statusCode: 429,
+    message: 'key \'%s\' should send at most %s rows a second (spans + data points, bursts up to %s), instead this export of %s rows is over it; retry after the Retry-After delay, or raise LATTICE_KEY_RATE_LIMIT_ROWS_PER_S',
+    retryAfterSeconds: 1,
+  }),
+  LAT_ERR_AUTH_KEYS_REQUIRED: defineError('LAT_ERR_AUTH_KEYS_REQUIRED', {
+    statusCode: 500,
+    message: 'a receiver listening on HOST=%s (not loopback) should have an active ingest key, instead there is none; create one with: lattice-receiver keys create --project web --kind ingest (with the same DATABASE_URL / LATTICE_DATA_DIR), or listen on 127.0.0.1',
+  }),
+  LAT_ERR_AUTH_NO_PROJECT: defineError('LAT_ERR_AUTH_NO_PROJECT', {
+    statusCode: 500,
+    message: 'a read should run for the project of an authenticated request, instead the project was \'%s\'; this is a bug: report it with the receiver log',
+  }),
+  // -- end AUTH
 } as const;
 
 export type ErrorCode = keyof typeof errors;

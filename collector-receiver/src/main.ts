@@ -6,6 +6,8 @@
  *   lattice-receiver --demo     the receiver plus three instrumented demo services under traffic
  *   lattice-receiver routes --service NAME [--window 1h] [--watch] [--url URL]
  *                               a service's routes from a running receiver (cli/routes-command.ts)
+ *   lattice-receiver keys create --project NAME --kind ingest|read [--label TEXT] | keys list | keys revoke ID
+ *                               projects and their keys, in the receiver's database (cli/keys-command.ts)
  */
 import { loadConfig, type ReceiverConfig } from './config.js';
 import { errors, LatticeError } from './errors.js';
@@ -16,6 +18,9 @@ import { buildServer } from './server.js';
 import { runRoutesCli } from './cli/routes-command.js';
 import { startDemo, type DemoHandle } from './demo.js';
 import { startMaintenance } from './store/maintenance/maintenance.js';
+import { runKeysCli } from './cli/keys-command.js';
+import { createKeyStore } from './tenancy/key-store.js';
+import { isLoopbackHost } from './tenancy/loopback.js';
 
 const log = (line: string) => { process.stderr.write(`${line}\n`); };
 
@@ -25,11 +30,22 @@ async function serve(config: ReceiverConfig, withDemo: boolean): Promise<void> {
   const db = await openDb(config);
   log('lattice: applying migrations …');
   await migrate(db);
+  // Open (no keys) only on loopback: anywhere else anyone who reaches the port could write.
+  const keyStore = createKeyStore(db, config.keyCacheTtlMs === undefined ? {} : { ttlMs: config.keyCacheTtlMs });
+  const activeKeys = await keyStore.countActive();
+  if (activeKeys.ingest === 0 && !isLoopbackHost(config.host)) {
+    await keyStore.close();
+    await db.close();
+    throw errors.LAT_ERR_AUTH_KEYS_REQUIRED(config.host);
+  }
+  log(activeKeys.ingest + activeKeys.read === 0
+    ? 'lattice: no keys: open mode (loopback only), everything goes to project \'default\''
+    : `lattice: keys required (${activeKeys.ingest} ingest, ${activeKeys.read} read active); docs/tenancy.md`);
   const writer = createBatchingWriter(db, {
     batchRows: config.writeBatchRows, maxQueuedRows: config.maxQueuedRows, maxRoutesPerService: config.maxRoutesPerService,
     maxQueuedBytes: config.maxQueuedBytes, holdMs: config.outageHoldMs,
   });
-  const app = await buildServer(config, { db, writer });
+  const app = await buildServer(config, { db, writer, keyStore });
   try {
     await app.listen({ host: config.host, port: config.port });
   } catch (err) {
@@ -61,6 +77,7 @@ async function serve(config: ReceiverConfig, withDemo: boolean): Promise<void> {
     log(`lattice: ${signal}, shutting down …`);
     await demo?.stop();
     await app.close();
+    await keyStore.close();
     await writer.close();
     await maintenance.stop();
     await db.close();
@@ -71,6 +88,10 @@ async function serve(config: ReceiverConfig, withDemo: boolean): Promise<void> {
 }
 
 async function main(argv: string[]): Promise<void> {
+  if (argv[0] === 'keys') {
+    process.exitCode = await runKeysCli(argv.slice(1), loadConfig());
+    return;
+  }
   if (argv[0] === 'routes') {
     process.exitCode = await runRoutesCli(argv.slice(1));
     return;

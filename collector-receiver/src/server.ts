@@ -13,10 +13,17 @@ import { registerDocs } from './api/docs.js';
 import { registerTraceRoutes } from './api/traces.js';
 import { registerLiveRoutes } from './live/routes.js';
 import { registerDashboard } from './dashboard/routes.js';
+import { createIngestAuth, registerAuth } from './tenancy/auth.js';
+import { createKeyStore, type KeyStore } from './tenancy/key-store.js';
+import { isLoopbackHost } from './tenancy/loopback.js';
+import { createRateLimiter } from './tenancy/rate-limiter.js';
+import { createProjectScopedDb } from './tenancy/with-project.js';
 
 export interface ServerDeps {
   db: Db;
   writer: IngestWriter;
+  /** Key lookups (tenancy/key-store.ts); default: one over db, closed with the app. */
+  keyStore?: KeyStore;
 }
 
 export async function buildServer(config: ReceiverConfig, deps: ServerDeps): Promise<FastifyInstance> {
@@ -29,6 +36,17 @@ export async function buildServer(config: ReceiverConfig, deps: ServerDeps): Pro
   });
   // Before every route: the OpenAPI document collects routes as they are added.
   await registerDocs(app);
+  // Keys and projects (docs/tenancy.md), before every route so each read route is checked.
+  // Reads go through readDb: each query as lattice_reader for the request's project (RLS).
+  const keyStore = deps.keyStore ?? createKeyStore(deps.db, {
+    ...(config.keyCacheTtlMs === undefined ? {} : { ttlMs: config.keyCacheTtlMs }),
+    openWhenUnknown: isLoopbackHost(config.host),
+  });
+  if (deps.keyStore === undefined) app.addHook('onClose', () => keyStore.close());
+  registerAuth(app, { keyStore });
+  const keyRate = config.keyRateLimitRowsPerS ?? 50_000;
+  const ingestAuth = createIngestAuth(keyStore, createRateLimiter({ rowsPerSecond: keyRate }), keyRate);
+  const readDb = createProjectScopedDb(deps.db);
 
   // 503 while the database is unreachable, with what the writer holds for it (outage buffer).
   app.get('/healthz', async (_request, reply) => {
@@ -47,9 +65,9 @@ export async function buildServer(config: ReceiverConfig, deps: ServerDeps): Pro
     };
   });
 
-  registerOtlpRoutes(app, { writer: deps.writer, config });
-  registerApiRoutes(app, { db: deps.db, config });
-  registerTraceRoutes(app, { db: deps.db });
+  registerOtlpRoutes(app, { writer: deps.writer, config, auth: ingestAuth });
+  registerApiRoutes(app, { db: readDb, config });
+  registerTraceRoutes(app, { db: readDb });
   registerLiveRoutes(app, { writer: deps.writer });
   await registerDashboard(app);
   return app;

@@ -13,6 +13,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { IngestWriter } from '../pipeline/ingest-writer.js';
 import { createLiveHub, type LiveHub } from './live-hub.js';
+import { requestContext } from '../tenancy/with-project.js';
+import { DEFAULT_PROJECT_ID, namesInProject } from '../tenancy/service-key.js';
 
 export interface LiveRoutesOptions {
   writer: IngestWriter;
@@ -37,6 +39,8 @@ export function registerLiveRoutes(app: FastifyInstance, options: LiveRoutesOpti
   heartbeat.unref();
 
   app.get('/live', (_request, reply) => {
+    // The project of the read token (auth.ts); a stream only names that project's services.
+    const projectId = requestContext.getStore()?.projectId ?? DEFAULT_PROJECT_ID;
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, {
@@ -48,7 +52,8 @@ export function registerLiveRoutes(app: FastifyInstance, options: LiveRoutesOpti
     res.write(`retry: ${retryMs}\n: connected\n\n`);
     streams.add(res);
     const unsubscribe = hub.subscribe((update) => {
-      res.write(`event: update\ndata: ${JSON.stringify(update)}\n\n`);
+      const services = namesInProject(update.services, projectId);
+      if (services.length > 0) res.write(`event: update\ndata: ${JSON.stringify({ ...update, services })}\n\n`);
     });
     // The client went away, or preClose ended the stream.
     res.once('close', () => {

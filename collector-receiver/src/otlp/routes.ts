@@ -20,12 +20,16 @@ import {
 } from './decode.js';
 import type { OtlpEncoding } from './decode.js';
 import { toRpcCode } from './status.js';
+import { OPEN_TENANT, type IngestAuth, type Tenant } from '../tenancy/auth.js';
+import { assignProject } from '../tenancy/service-key.js';
 
 export interface OtlpRoutesOptions {
   writer: IngestWriter;
   config: ReceiverConfig;
   /** Clock for the accepted time window (tests); defaults to Date.now. */
   now?: () => number;
+  /** Ingest keys and per-key rate limits (tenancy/auth.ts); absent = open, project 'default'. */
+  auth?: IngestAuth;
 }
 
 /** What differs between /v1/traces and /v1/metrics. */
@@ -100,6 +104,13 @@ function toLatticeError(error: FastifyError | LatticeError, maxBodyBytes: number
 /**
  * Registers POST /v1/traces and POST /v1/metrics (and 405 for other methods) in an encapsulated
  * plugin, so its raw-body content-type parsers and error handler do not leak to other routes.
+ * Fastify loads the plugin on ready/listen.
+ */
+export function registerOtlpRoutes(app: FastifyInstance, options: OtlpRoutesOptions): void {
+  const { writer, config } = options;
+  const now = options.now ?? Date.now;
+  const counters = createOtlpCounters();
+  countersByApp.set(app, counters);
   // Bytes of bodies being read, decompressed, decoded or written (as sent + decompressed), per
   // request until its answer is sent: a bound on what concurrent exports hold before the writer's
   // queue limit sees them. Content-Length is reserved before reading; a chunked body is counted
@@ -117,13 +128,10 @@ function toLatticeError(error: FastifyError | LatticeError, maxBodyBytes: number
     reserved.delete(request);
     inflightBytes -= bytes;
   };
- * Fastify loads the plugin on ready/listen.
- */
-export function registerOtlpRoutes(app: FastifyInstance, options: OtlpRoutesOptions): void {
-  const { writer, config } = options;
-  const now = options.now ?? Date.now;
-  const counters = createOtlpCounters();
-  countersByApp.set(app, counters);
+
+  const auth = options.auth;
+  /** The project and key of each export, from its ingest key (onRequest, before the body is read). */
+  const tenants = new WeakMap<FastifyRequest, Tenant>();
 
   app.register(async function otlpRoutes(instance) {
     instance.removeAllContentTypeParsers();
@@ -136,23 +144,25 @@ export function registerOtlpRoutes(app: FastifyInstance, options: OtlpRoutesOpti
     // Before the body is read: refuse what we cannot decode without reading a byte of it.
     instance.addHook('onRequest', async (request) => {
       if (request.method !== 'POST') return;
+      // Who sends comes first (401/403), as with the Collector's auth extensions.
+      if (auth !== undefined) tenants.set(request, await auth.authenticate(request));
       const contentType = request.headers['content-type'];
-      const declared = Number(request.headers['content-length'] ?? 0) || 0;
-      // One request alone is always let in (the body limits bound it), else it could never be sent.
-      if (inflightBytes > 0 && inflightBytes + declared > maxInflightBytes) {
-        throw errors.LAT_ERR_OTLP_OVERLOADED(maxInflightBytes, inflightBytes, declared);
-      }
-      reserve(request, declared);
       if (toEncoding(contentType) === undefined) {
-    instance.addHook('onResponse', release);
-    instance.addHook('onRequestAbort', release);
         throw errors.LAT_ERR_OTLP_UNSUPPORTED_MEDIA_TYPE(contentType ?? '(none)');
       }
       const contentEncoding = request.headers['content-encoding'];
       if (toContentEncoding(contentEncoding) === undefined) {
         throw errors.LAT_ERR_OTLP_UNSUPPORTED_ENCODING(contentEncoding ?? '');
       }
+      const declared = Number(request.headers['content-length'] ?? 0) || 0;
+      // One request alone is always let in (the body limits bound it), else it could never be sent.
+      if (inflightBytes > 0 && inflightBytes + declared > maxInflightBytes) {
+        throw errors.LAT_ERR_OTLP_OVERLOADED(maxInflightBytes, inflightBytes, declared);
+      }
+      reserve(request, declared);
     });
+    instance.addHook('onResponse', release);
+    instance.addHook('onRequestAbort', release);
 
     instance.setErrorHandler((rawError: FastifyError | LatticeError, request, reply) => {
       const error = toLatticeError(rawError, config.maxBodyBytes, request);
@@ -172,17 +182,28 @@ export function registerOtlpRoutes(app: FastifyInstance, options: OtlpRoutesOpti
         .code(statusCode)
         .type(contentTypeFor(encoding))
         .send(encodeStatus(toRpcCode(statusCode), `${coded.code}: ${coded.message}`, encoding));
-        if (request.headers['content-length'] === undefined) reserve(request, raw.length);
     });
-        if (body !== raw) reserve(request, body.length);
 
     for (const signal of [TRACES, METRICS]) {
       instance.post(signal.url, async (request: FastifyRequest, reply: FastifyReply) => {
         const encoding = toEncoding(request.headers['content-type']) as OtlpEncoding; // checked onRequest
         const contentEncoding = toContentEncoding(request.headers['content-encoding']) ?? 'identity';
         const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+        if (request.headers['content-length'] === undefined) reserve(request, raw.length);
         const body = await decompressBody(raw, contentEncoding, config.maxDecompressedBytes);
+        if (body !== raw) reserve(request, body.length);
         const { batch, kept, rejection } = signal.translate(body, encoding, now());
+        const tenant = tenants.get(request) ?? OPEN_TENANT;
+        if (auth !== undefined) {
+          try {
+            // The key's rate limit, in rows (spans + points), before anything is queued: 429 + Retry-After.
+            auth.admit(tenant, batch.durationPoints.length + (batch.spans?.length ?? 0));
+          } catch (error) {
+            signal.count(counters, 'refused', kept);
+            throw error;
+          }
+        }
+        assignProject(batch, tenant.projectId);
         if (kept > 0 || (batch.spans?.length ?? 0) > 0) {
           try {
             await writer.write(batch, body.length);

@@ -7,10 +7,12 @@
 export const RpcCode = {
   INVALID_ARGUMENT: 3,
   NOT_FOUND: 5,
+  PERMISSION_DENIED: 7,
   RESOURCE_EXHAUSTED: 8,
   UNIMPLEMENTED: 12,
   INTERNAL: 13,
   UNAVAILABLE: 14,
+  UNAUTHENTICATED: 16,
 } as const;
 
 export function toRpcCode(httpStatus: number): number {
@@ -19,6 +21,10 @@ export function toRpcCode(httpStatus: number): number {
     case 413:
     case 415:
       return RpcCode.INVALID_ARGUMENT;
+    case 401:
+      return RpcCode.UNAUTHENTICATED;
+    case 403:
+      return RpcCode.PERMISSION_DENIED;
     case 404:
       return RpcCode.NOT_FOUND;
     case 405:

@@ -120,6 +120,11 @@ export interface SpanRow {
 export interface IngestBatch {
   requests: RequestRow[];
   durationPoints: DurationPoint[];
+  /**
+   * projects.id of the key that sent the export (tenancy/service-key.ts assignProject); absent =
+   * the default project. Rows of other projects carry service keys as their serviceName.
+   */
+  projectId?: string;
   /** Every span of a traces export (all kinds, SERVER spans too); empty for metrics. */
   spans: SpanRow[];
 }

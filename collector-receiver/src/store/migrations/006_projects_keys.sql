@@ -3,7 +3,7 @@
 -- Every row belongs to one project through its service: services.project_id, and every table with
 -- a service_id column is visible only where that service's project is the current one. The
 -- receiver's API reads run as the role lattice_reader with `lattice.project_id` set for the
--- transaction (store/with-project.ts); the writer keeps the owner role, which RLS does not limit
+-- transaction (tenancy/with-project.ts); the writer keeps the owner role, which RLS does not limit
 -- (a flush holds rows of several projects; it takes the project from the authenticated key).
 --
 -- Later migrations that add a table with a service_id column call
@@ -75,7 +75,7 @@ CREATE POLICY lattice_sql_grants_own ON lattice_sql_grants USING (role_name = se
 --      session_user, and SET SESSION AUTHORIZATION needs a superuser, so a granted login cannot
 --      switch project;
 --   2. else, only for a login that owns the tables (the receiver's own, which ran the migrations),
---      the transaction setting lattice.project_id (store/with-project.ts);
+--      the transaction setting lattice.project_id (tenancy/with-project.ts);
 --   3. else NULL → no rows. Any other login sees nothing, whatever it SETs.
 CREATE FUNCTION lattice_current_project() RETURNS bigint LANGUAGE sql STABLE AS $$
   SELECT coalesce(
