@@ -77,7 +77,7 @@ describe.each(testBackends())('rollups 1m → 5m → 1h on %s', (backend) => {
 
   it('does nothing and keeps no watermark on an empty database', async () => {
     const result = await rollup(T);
-    expect(result).toEqual({ ran: true, rollups: { rows5m: 0, rows1h: 0, rolledTo5m: null, rolledTo1h: null }, retention: null });
+    expect(result).toEqual({ ran: true, rollups: { rows5m: 0, rows1h: 0, routeRows: 0, latePeriods: 0, rolledTo5m: null, rolledTo1h: null }, retention: null });
   });
 });
 

@@ -32,6 +32,12 @@ export async function applyRetention(tx: Queryable, days: RetentionDays, nowMs: 
   const d1m = await tx.query('DELETE FROM service_metrics_1m WHERE minute < $1', [cutoff(days.rollup1m)]);
   const d5m = await tx.query('DELETE FROM service_metrics_5m WHERE minute < $1', [cutoff(days.rollup5m)]);
   const d1h = await tx.query('DELETE FROM service_metrics_1h WHERE minute < $1', [cutoff(days.rollup1h)]);
+  // Per-route rows go with the table they are built from; the minute masks with the hourly rows
+  // (24 small rows per service-day: coverage stays known while any rollup of the hour is kept).
+  await tx.query(`DELETE FROM service_route_metrics
+                  WHERE (grain_seconds = 300 AND minute < $1) OR (grain_seconds > 300 AND minute < $2)`,
+    [cutoff(days.rollup5m), cutoff(days.rollup1h)]);
+  await tx.query('DELETE FROM service_rollup_minutes WHERE hour < $1', [cutoff(days.rollup1h)]);
   const rawCutoff = nowMs - days.raw * DAY_MS;
   const partitions = await tx.query<{ parent: string; child: string; qualified: string }>(
     `SELECT p.relname AS parent, c.relname AS child, format('%I.%I', n.nspname, c.relname) AS qualified

@@ -10,8 +10,9 @@
  * rollups around that minute on any route. Rollup minutes overlapping [from, to) count whole.
  *
  * Every query reads two relations with the same column names, so group keys are written once:
- *   rolled(service_id, t, method, route, status_code, caller, unit_to_ms, layout, count, sum, min,
- *          max, zero_count, bucket_offset, counts)      t = the rollup minute
+ *   rolled(service_id, t, method, route, status_code, caller, unit_to_ms, layout, count, errors,
+ *          sum, min, max, zero_count, bucket_offset, counts)      t = the rollup period start
+ *          (perRoute reads: per-route rows, status_code and caller NULL; errors = status ≥ 500)
  *   spans(service_id, t, method, route, status_code, caller, ms)   spans not covered by rollups
  * caller is NULL for unknown callers in both (rollups store '').
  *
@@ -19,7 +20,7 @@
  * percentile_cont for span-only groups, the merged histogram otherwise.
  */
 import type { Queryable } from '../db.js';
-import { rollupWindowSql } from './window.js';
+import { ROUTE_ROLLUP_COLUMNS, addRouteRollupRow, routeRollupWindowSql, rollupWindowSql, type RouteRollupRow } from './window.js';
 import { STORAGE_SCALE, exponentialBase, fromIndexCounts } from '../../pipeline/histogram/exponential.js';
 import {
   explicitBoundsOf, exponentialScaleOf, summarizeWindow, type RollupGroup, type SpanSummary, type WindowSummary,
@@ -34,12 +35,21 @@ export interface WindowFilter {
   method?: string | null;
   route?: string | null;
   /**
-   * The coarsest rollup period a group key may receive whole (default 3600): 3600 reads through
-   * lattice_rollups() (hourly + 5-minute + minute rows, migration 002); 300 reads rolled-up
-   * 5-minute rows and minute rows after them; 60 reads minute rows only. A time-step key needs
-   * periods that nest in its steps: 3600 for steps that are whole hours, 300 for whole 5 minutes.
+   * The coarsest rollup period a group key may receive whole (default: the coarsest there is):
+   * 3600 reads through lattice_rollups() (hourly + 5-minute + minute rows, migration 002); 300
+   * reads rolled-up 5-minute rows and minute rows after them; 60 reads minute rows only; 21600
+   * also 6-hour rows (perRoute reads only; others read at most hourly rows). A time-step key
+   * needs periods that nest in its steps: 21600 for steps of whole 6 hours, 3600 for whole hours,
+   * 300 for whole 5 minutes.
    */
-  maxGrainSeconds?: 60 | 300 | 3600;
+  maxGrainSeconds?: 60 | 300 | 3600 | 21600;
+  /**
+   * The group keys read only service_id, t, method and route: rollups then come from the
+   * per-route rows (routeRollupWindowSql: statuses and callers merged, errors kept, 6-hour
+   * periods), where `rolled` has status_code and caller NULL and an `errors` column. Stats are
+   * the same numbers, read from far fewer bucket elements (bench/query).
+   */
+  perRoute?: boolean;
 }
 
 /** Collects `$n` placeholders: `add(value, 'bigint[]')` → '$3::bigint[]'. */
@@ -61,9 +71,9 @@ const ROLLUP_COLUMNS = `service_id, minute, method, route, status_code, caller, 
        zero_count, bucket_offset, counts`;
 
 /** Rollup rows of [from, to) (minute starts) at the coarsest allowed grain, as a FROM item. */
-function rollupRowsSql(grain: 60 | 300 | 3600, ids: string | null, fromTs: string, toTs: string): string {
+function rollupRowsSql(grain: 60 | 300 | 3600 | 21600, ids: string | null, fromTs: string, toTs: string): string {
   const idFilter = ids ? `service_id = ANY(${ids}) AND ` : '';
-  if (grain === 3600) return rollupWindowSql(ids ?? 'NULL', fromTs, toTs, { epochMs: false });
+  if (grain >= 3600) return rollupWindowSql(ids ?? 'NULL', fromTs, toTs, { epochMs: false });
   if (grain === 60) return `(SELECT ${ROLLUP_COLUMNS} FROM service_metrics_1m WHERE ${idFilter}minute >= ${fromTs} AND minute < ${toTs})`;
   // 5-minute rows below the 5m watermark (whole periods: callers align from/to to 5 minutes),
   // minute rows from there on: each minute read once, as in lattice_rollups().
@@ -99,17 +109,35 @@ export function windowSources(filter: WindowFilter, params: SqlParams): string {
     (filter.route ? ` AND ${alias}.${routeColumn} = ${params.add(filter.route, 'text')}` : '');
   const rolledRoute = routeFilter('r', 'route');
   const spanRoute = routeFilter('m', 'path');
-  const rows = rollupRowsSql(filter.maxGrainSeconds ?? 3600, ids, fromMinute, toTs);
+  const rolled = filter.perRoute
+    ? `SELECT r.service_id, r.minute AS t, r.method, r.route, NULL::int AS status_code, NULL::text AS caller,
+           r.unit_to_ms, r.layout, r.count, r.errors, r.sum, r.min, r.max, r.zero_count, r.bucket_offset, r.counts
+    FROM ${routeRollupWindowSql(ids, fromMinute, toTs, filter.maxGrainSeconds ?? 21_600)} r`
+    : `SELECT r.service_id, r.minute AS t, r.method, r.route, r.status_code, nullif(r.caller, '') AS caller,
+           r.unit_to_ms, r.layout, r.count, CASE WHEN r.status_code >= 500 THEN r.count ELSE 0 END AS errors,
+           r.sum, r.min, r.max, r.zero_count, r.bucket_offset, r.counts
+    FROM ${rollupRowsSql(filter.maxGrainSeconds ?? 3600, ids, fromMinute, toTs)} r`;
+  // Minutes with 1m rows: below the 'minutes' watermark from service_rollup_minutes (a 60-bit
+  // mask per service-hour, migration 007: 24 rows per service-day instead of every 1m row), from
+  // service_metrics_1m after it.
+  const minutesMark = `(SELECT w.rolled_to FROM lattice_rollup_watermarks w WHERE w.grain = 'minutes')`;
   return `WITH rolled AS (
-    SELECT r.service_id, r.minute AS t, r.method, r.route, r.status_code, nullif(r.caller, '') AS caller,
-           r.unit_to_ms, r.layout, r.count, r.sum, r.min, r.max, r.zero_count, r.bucket_offset, r.counts
-    FROM ${rows} r
+    ${rolled}
     WHERE true${rolledRoute}
   ), covered AS (
     SELECT DISTINCT c.service_id, c.minute + d.n * interval '1 minute' AS minute
-    FROM service_metrics_1m c, (VALUES (-1), (0), (1)) AS d(n)
+    FROM (
+      SELECT m.service_id, m.hour + b.i * interval '1 minute' AS minute
+      FROM service_rollup_minutes m, generate_series(0, 59) AS b(i)
+      WHERE m.hour >= date_bin('1 hour', ${fromMinute} - interval '1 minute', timestamptz '2000-01-01 00:00:00+00')
+        AND m.hour <= ${toTs} + interval '1 minute' AND (m.minutes >> b.i) & 1 = 1
+        AND m.hour + b.i * interval '1 minute' < ${minutesMark}${ids ? ` AND m.service_id = ANY(${ids})` : ''}
+      UNION ALL
+      SELECT c1.service_id, c1.minute FROM service_metrics_1m c1
+      WHERE c1.minute >= greatest(${fromMinute} - interval '1 minute', ${minutesMark})
+        AND c1.minute <= ${toTs} + interval '1 minute'${ids ? ` AND c1.service_id = ANY(${ids})` : ''}
+    ) AS c, (VALUES (-1), (0), (1)) AS d(n)
     WHERE c.minute >= ${fromMinute} - interval '1 minute' AND c.minute <= ${toTs} + interval '1 minute'
-      ${ids ? `AND c.service_id = ANY(${ids})` : ''}
   ), span_minutes AS (
     SELECT s.id AS service_id, g.minute
     FROM services s, generate_series(${fromMinute}, ${toTs} - interval '1 microsecond', interval '1 minute') AS g(minute)
@@ -166,7 +194,7 @@ function keyOf(row: KeyRow, names: readonly string[]): string {
 
 /**
  * Stats per group over the window: requestCount, errorRate, avg/p50/p95/p99 (and Apdex when asked),
- * in at most four aggregate queries. Groups with no requests do not appear.
+ * in at most four queries. Groups with no requests do not appear.
  */
 export async function selectGroupedSummaries(db: Queryable, filter: WindowFilter, groupKeys: GroupKeys,
   options: GroupedOptions = {}): Promise<GroupedSummary[]> {
@@ -190,15 +218,20 @@ export async function selectGroupedSummaries(db: Queryable, filter: WindowFilter
             ${apdexT ? `(count(*) FILTER (WHERE ms <= ${apdexT}))::float8` : 'NULL::float8'} AS sat,
             ${apdexT ? `(count(*) FILTER (WHERE ms > ${apdexT} AND ms <= 4 * ${apdexT}))::float8` : 'NULL::float8'} AS tol
      FROM spans GROUP BY ${groupBy}`, apdexT ? [...values, options.apdexTMs] : values);
-  const rollupQuery = db.query<KeyRow & { unit_to_ms: number; layout: string; n: number; errors: number; total: number | null;
-    sum_missing: boolean; mn: number | null; mx: number | null; zeros: number; last_ms: number | null }>(
+  // Per-route reads fetch the rollup rows themselves (bounded by periods × routes; 6-hour rows
+  // for whole 6-hour periods) and merge them here, buckets included: no unnest in SQL.
+  const rollupQuery = filter.perRoute ? null : db.query<KeyRow & { unit_to_ms: number; layout: string; n: number; errors: number;
+    total: number | null; sum_missing: boolean; mn: number | null; mx: number | null; zeros: number; last_ms: number | null }>(
     `${sources}
-     SELECT ${select}, unit_to_ms, layout, sum(count)::float8 AS n,
-            coalesce(sum(count) FILTER (WHERE status_code >= 500), 0)::float8 AS errors,
+     SELECT ${select}, unit_to_ms, layout, sum(count)::float8 AS n, coalesce(sum(errors), 0)::float8 AS errors,
             sum(sum) AS total, bool_or(sum IS NULL) AS sum_missing, min(min) AS mn, max(max) AS mx,
             sum(zero_count)::float8 AS zeros, (extract(epoch FROM max(t)) * 1000)::float8 AS last_ms
      FROM rolled GROUP BY ${groupBy}, unit_to_ms, layout`, values);
-  const [spanRows, rollupRows] = await Promise.all([spanQuery, rollupQuery]);
+  const routeRowQuery = filter.perRoute ? db.query<KeyRow & RouteRollupRow & { t_ms: number }>(
+    `${sources}
+     SELECT ${select}, ${ROUTE_ROLLUP_COLUMNS}, (extract(epoch FROM r.t) * 1000)::float8 AS t_ms
+     FROM rolled r`, values) : null;
+  const [spanRows, rollupRows, routeRows] = await Promise.all([spanQuery, rollupQuery, routeRowQuery]);
 
   interface Acc { key: Array<string | null>; spans: SpanSummary; groups: Map<string, RollupGroup>; lastMs: number | null; sat: number; tol: number }
   const byKey = new Map<string, Acc>();
@@ -226,7 +259,12 @@ export async function selectGroupedSummaries(db: Queryable, filter: WindowFilter
     acc.sat += Number(s.sat ?? 0);
     acc.tol += Number(s.tol ?? 0);
   }
-  for (const g of rollupRows.rows) {
+  for (const row of routeRows?.rows ?? []) {
+    const acc = accOf(row);
+    addRouteRollupRow(acc.groups, row);
+    acc.lastMs = maxOrNull(acc.lastMs, numOrNull(row.t_ms));
+  }
+  for (const g of rollupRows?.rows ?? []) {
     const acc = accOf(g);
     const group: RollupGroup = {
       unitToMs: Number(g.unit_to_ms), layout: g.layout, count: Number(g.n), errors: Number(g.errors),
@@ -237,9 +275,9 @@ export async function selectGroupedSummaries(db: Queryable, filter: WindowFilter
     acc.lastMs = maxOrNull(acc.lastMs, numOrNull(g.last_ms));
   }
 
-  if (rollupRows.rows.length > 0) {
+  if ((rollupRows?.rows.length ?? 0) > 0 || (routeRows?.rows.length ?? 0) > 0) {
     const mixed = [...byKey.values()].some((a) => a.groups.size > 0 && a.spans.count > 0);
-    const bucketQuery = db.query<KeyRow & { unit_to_ms: number; layout: string; idx: number; n: number }>(
+    const bucketQuery = filter.perRoute ? null : db.query<KeyRow & { unit_to_ms: number; layout: string; idx: number; n: number }>(
       `${sources}
        SELECT ${select}, unit_to_ms, layout, (bucket_offset + u.ord - 1)::int AS idx, sum(u.c)::float8 AS n
        FROM rolled, unnest(counts) WITH ORDINALITY AS u(c, ord) WHERE u.c <> 0
@@ -253,7 +291,7 @@ export async function selectGroupedSummaries(db: Queryable, filter: WindowFilter
               count(*)::float8 AS n
        FROM spans GROUP BY ${groupBy}, idx`, [...values, 2 ** STORAGE_SCALE]) : null;
     const [buckets, spanBuckets] = await Promise.all([bucketQuery, spanBucketQuery]);
-    for (const b of buckets.rows) {
+    for (const b of buckets?.rows ?? []) {
       const n = Number(b.n);
       if (n > 0) byKey.get(keyOf(b, names))?.groups.get(`${Number(b.unit_to_ms)}|${b.layout}`)?.buckets.set(Number(b.idx), n);
     }
@@ -305,7 +343,7 @@ export async function selectGroupedCounts(db: Queryable, filter: WindowFilter, g
      SELECT ${names.join(', ')}, sum(n)::float8 AS n, sum(e)::float8 AS e FROM (
        SELECT ${select}, count(*) AS n, count(*) FILTER (WHERE status_code >= 500) AS e FROM spans GROUP BY ${groupBy}
        UNION ALL
-       SELECT ${select}, sum(count) AS n, coalesce(sum(count) FILTER (WHERE status_code >= 500), 0) AS e FROM rolled GROUP BY ${groupBy}
+       SELECT ${select}, sum(count) AS n, coalesce(sum(errors), 0) AS e FROM rolled GROUP BY ${groupBy}
      ) x GROUP BY ${groupBy}`, params.values);
   return result.rows.map((r) => ({ key: names.map((n) => r[n] ?? null), requestCount: Number(r.n), errorCount: Number(r.e) }));
 }

@@ -26,9 +26,9 @@ export interface RouteStats extends WindowSummary {
 
 /** Routes of a service with requests in [fromMs, toMs), most requests first. */
 export async function selectRouteStats(db: Queryable, serviceId: string, fromMs: number, toMs: number): Promise<RouteStats[]> {
-  const filter = { serviceIds: [serviceId], fromMs, toMs };
   const [summaries, callers] = await Promise.all([
-    selectGroupedSummaries(db, filter, () => ['method', 'route']),
+    // Grouped by route only: the per-route rollup rows (6-hour periods, statuses merged) answer it.
+    selectGroupedSummaries(db, { serviceIds: [serviceId], fromMs, toMs, perRoute: true }, () => ['method', 'route']),
     selectRouteCallers(db, [serviceId], fromMs, toMs),
   ]);
   return summaries

@@ -49,7 +49,7 @@ export async function selectServiceOverview(db: Queryable, options: ServiceOverv
   const sparkTo = Math.floor(options.nowMs / 60_000) * 60_000;
   const sparkFrom = sparkTo - SPARKLINE_MINUTES * 60_000;
   const [summaries, perMinute] = await Promise.all([
-    selectGroupedSummaries(db, { serviceIds: null, fromMs: options.fromMs, toMs: options.toMs },
+    selectGroupedSummaries(db, { serviceIds: null, fromMs: options.fromMs, toMs: options.toMs, perRoute: true },
       () => ['service_id'], { apdexTMs: options.apdexTMs }),
     // Minute keys as epoch ms; a rollup minute before sparkFrom (the window's overlap rule) is
     // left out below.

@@ -32,8 +32,10 @@ export interface TimeseriesQuery {
 export async function selectTimeseries(db: Queryable, serviceId: string, q: TimeseriesQuery): Promise<TimeseriesPoint[]> {
   const summaries = await selectGroupedSummaries(db,
     { serviceIds: [serviceId], fromMs: q.fromMs, toMs: q.toMs, method: q.method ?? null, route: q.route ?? null,
-      // coarse rollup periods only where they nest in the (epoch-aligned) steps
-      maxGrainSeconds: q.stepMs % 3_600_000 === 0 ? 3600 : q.stepMs % 300_000 === 0 ? 300 : 60 },
+      // coarse rollup periods only where they nest in the (epoch-aligned) steps; the key is the
+      // step alone, so the per-route rows answer it
+      maxGrainSeconds: q.stepMs % 21_600_000 === 0 ? 21_600 : q.stepMs % 3_600_000 === 0 ? 3600 : q.stepMs % 300_000 === 0 ? 300 : 60,
+      perRoute: true },
     // A rollup minute starting just before fromMs (the window's overlap rule) lands in step 0.
     (p) => [`greatest(0, floor((extract(epoch FROM t) * 1000 - ${p.add(q.fromMs, 'float8')}) / ${p.add(q.stepMs, 'float8')}))::int`]);
   const byStep = new Map(summaries.map((s) => [Number(s.key[0]), s]));
