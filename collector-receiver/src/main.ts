@@ -32,13 +32,13 @@ async function serve(config: ReceiverConfig, withDemo: boolean): Promise<void> {
   await migrate(db);
   // Open (no keys) only on loopback: anywhere else anyone who reaches the port could write.
   const keyStore = createKeyStore(db, config.keyCacheTtlMs === undefined ? {} : { ttlMs: config.keyCacheTtlMs });
-  const activeKeys = await keyStore.countActive();
+  const activeKeys = await keyStore.countKeys();
   if (activeKeys.ingest === 0 && !isLoopbackHost(config.host)) {
     await keyStore.close();
     await db.close();
     throw errors.LAT_ERR_AUTH_KEYS_REQUIRED(config.host);
   }
-  log(activeKeys.ingest + activeKeys.read === 0
+  log(activeKeys.total === 0
     ? 'lattice: no keys: open mode (loopback only), everything goes to project \'default\''
     : `lattice: keys required (${activeKeys.ingest} ingest, ${activeKeys.read} read active); docs/tenancy.md`);
   const writer = createBatchingWriter(db, {

@@ -24,13 +24,15 @@ export interface KeyListing {
   lastUsedAt: Date | null;
 }
 
-/** Active (not revoked) keys by kind. */
-export async function countActiveKeys(db: Queryable): Promise<{ ingest: number; read: number }> {
-  const result = await db.query<{ ingest: string; read: string }>(
-    `SELECT count(*) FILTER (WHERE kind = 'ingest')::text AS ingest, count(*) FILTER (WHERE kind = 'read')::text AS read
-       FROM api_keys WHERE revoked_at IS NULL`);
+/** Active (not revoked) keys by kind, and every key ever created (revoked ones too). */
+export async function countKeys(db: Queryable): Promise<{ ingest: number; read: number; total: number }> {
+  const result = await db.query<{ ingest: string; read: string; total: string }>(
+    `SELECT count(*) FILTER (WHERE kind = 'ingest' AND revoked_at IS NULL)::text AS ingest,
+            count(*) FILTER (WHERE kind = 'read' AND revoked_at IS NULL)::text AS read,
+            count(*)::text AS total
+       FROM api_keys`);
   const row = result.rows[0];
-  return { ingest: Number(row?.ingest ?? 0), read: Number(row?.read ?? 0) };
+  return { ingest: Number(row?.ingest ?? 0), read: Number(row?.read ?? 0), total: Number(row?.total ?? 0) };
 }
 
 export async function findKeyByHash(db: Queryable, hash: Buffer): Promise<StoredKey | null> {

@@ -2,7 +2,8 @@
  * Who a request's key belongs to, without a query per request:
  * - a key's lookup (by SHA-256) is cached for `ttlMs` (default 5 s), unknown keys too, so a
  *   revoked key stops working within that time (docs/tenancy.md);
- * - whether any active key exists at all (open mode when none) is cached for the same time;
+ * - whether any key was ever created (open mode when none) is cached for the same time. Revoked
+ *   keys count: revoking the last key (say, a leaked one) must not open the receiver to everyone;
  * - last_used_at is written at most once a minute per key, for every key used in that minute in
  *   one statement, from an unref()ed timer stopped by close().
  * When the database cannot be reached, the last known answers are kept (an export may then be
@@ -11,7 +12,7 @@
 import type { Db } from '../store/db.js';
 import { isUnavailableError } from '../store/db-errors.js';
 import { errors } from '../errors.js';
-import { countActiveKeys, findKeyByHash, touchKeys, type StoredKey } from './key-queries.js';
+import { countKeys, findKeyByHash, touchKeys, type StoredKey } from './key-queries.js';
 import { hashKey } from './keys.js';
 
 export interface KeyStoreOptions {
@@ -26,12 +27,12 @@ export interface KeyStoreOptions {
 }
 
 export interface KeyStore {
-  /** True when at least one active key exists: every request must then carry one. */
+  /** True once any key was created (revoked ones count): every request must then carry an active one. */
   authRequired(): Promise<boolean>;
   /** The active key `key` is, or null (unknown or revoked). Notes the key as used. */
   lookup(key: string): Promise<StoredKey | null>;
-  /** Active keys by kind, read now (startup check). */
-  countActive(): Promise<{ ingest: number; read: number }>;
+  /** Active keys by kind and all keys, read now (startup check). */
+  countKeys(): Promise<{ ingest: number; read: number; total: number }>;
   /** Forgets every cached answer (tests, after creating or revoking keys in-process). */
   invalidate(): void;
   /** Writes pending last_used_at and stops the timer. */
@@ -75,8 +76,8 @@ export function createKeyStore(db: Db, options: KeyStoreOptions = {}): KeyStore 
 
   async function loadRequired(): Promise<boolean> {
     try {
-      const counts = await countActiveKeys(db);
-      required = { value: counts.ingest + counts.read > 0, at: now() };
+      const counts = await countKeys(db);
+      required = { value: counts.total > 0, at: now() };
       return required.value;
     } catch (err) {
       if (required !== undefined) return required.value;
@@ -114,8 +115,8 @@ export function createKeyStore(db: Db, options: KeyStoreOptions = {}): KeyStore 
       noteUsed(found.id);
       return found;
     },
-    countActive() {
-      return countActiveKeys(db);
+    countKeys() {
+      return countKeys(db);
     },
     invalidate() {
       cache.clear();
