@@ -1,4 +1,5 @@
 // JSON fetches against the receiver's query API (docs/api.md).
+import { showSignIn } from './auth.js';
 
 export class ApiError extends Error {
   /** @param {number} status @param {string | undefined} code @param {string} message @param {string} path */
@@ -35,6 +36,8 @@ export async function getJson(path, params = {}) {
   /** @type {{ code?: string, message?: string } | null} */
   let body = null;
   try { body = await res.json(); } catch { /* not JSON */ }
+  // Keys are required and this browser has no (valid) session: ask for a read token.
+  if (res.status === 401) showSignIn(body?.message ?? res.statusText);
   throw new ApiError(res.status, body?.code, body?.message ?? res.statusText, path);
 }
 
