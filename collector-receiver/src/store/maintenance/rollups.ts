@@ -1,7 +1,8 @@
 /**
  * Builds, in the database, incrementally:
  *   service_metrics_5m     from service_metrics_1m    service_metrics_1h from service_metrics_5m
- *   service_route_metrics  per route (statuses and callers merged, errors counted): 5-minute rows
+ *   service_route_metrics  per route (statuses and callers merged, errors and requests per caller
+ *                          counted): 5-minute rows
  *                          from service_metrics_5m, hourly rows from service_metrics_1h, 6-hour
  *                          rows from its hourly rows (migration 007)
  *   service_rollup_minutes which minutes of each hour a service has 1m rows in (bit mask)
@@ -221,20 +222,22 @@ function mergeSql(level: Level): string {
   const keys = [...family, 'layout'].join(', ');
   const famList = family.join(', ');
   const famJoin = family.map((k) => `s.${k} = w.${k}`).join(' AND ');
-  const errors = level.source === 'service_route_metrics' ? 'errors'
+  const fromRoutes = level.source === 'service_route_metrics';
+  const errors = fromRoutes ? 'errors'
     : level.byRoute ? 'CASE WHEN status_code >= 500 THEN count ELSE 0 END' : '0';
   const targetKey = level.byRoute
     ? 'service_id, grain_seconds, minute, method, route, unit_to_ms, layout'
     : 'service_id, minute, method, route, status_code, caller, unit_to_ms, layout';
   const targetCols = level.byRoute
-    ? 'service_id, grain_seconds, minute, method, route, unit_to_ms, layout, count, errors'
+    ? 'service_id, grain_seconds, minute, method, route, unit_to_ms, layout, count, errors, callers, caller_counts'
     : 'service_id, minute, method, route, status_code, caller, unit_to_ms, layout, count';
   const selectCols = level.byRoute
-    ? `t.service_id, ${level.targetGrainSeconds}, t.p, t.method, t.route, t.unit_to_ms, t.layout, t.count, t.errors`
+    ? `t.service_id, ${level.targetGrainSeconds}, t.p, t.method, t.route, t.unit_to_ms, t.layout, t.count, t.errors,
+       coalesce(c.callers, '{}'), coalesce(c.caller_counts, '{}')`
     : 't.service_id, t.p, t.method, t.route, t.status_code, t.caller, t.unit_to_ms, t.layout, t.count';
-  const changed = level.byRoute ? 'count, errors, sum, min, max, zero_count, bucket_offset, counts' : 'count, sum, min, max, zero_count, bucket_offset, counts';
+  const changed = level.byRoute ? 'count, errors, callers, caller_counts, sum, min, max, zero_count, bucket_offset, counts' : 'count, sum, min, max, zero_count, bucket_offset, counts';
   return `WITH src0 AS (
-       SELECT ${level.byRoute ? 'service_id, method, route' : 'service_id, method, route, status_code, caller'},
+       SELECT ${fromRoutes ? 'service_id, method, route, callers, caller_counts' : 'service_id, method, route, status_code, caller'},
               date_bin($3::interval, minute, ${ORIGIN}) AS p, unit_to_ms, layout AS source_layout,
               CASE WHEN layout LIKE 'exponential:%' THEN substr(layout, 13)::int END AS scale,
               count, ${errors} AS errors, sum, min, max, zero_count, bucket_offset, counts
@@ -272,10 +275,19 @@ function mergeSql(level: Level): string {
               ('{' || string_agg(repeat('0,', gap) || c::text, ',' ORDER BY idx) || '}')::bigint[] AS counts
        FROM (SELECT gid, idx, c, coalesce(idx - lag(idx) OVER (PARTITION BY gid ORDER BY idx) - 1, 0) AS gap FROM per_index) g
        GROUP BY gid
-     )
+     )${level.byRoute ? `, caller_n AS (
+       SELECT t.gid, x.caller, sum(x.n)::bigint AS n
+       FROM (${fromRoutes ? `SELECT ${keys}, u.caller, u.n FROM src, unnest(src.callers, src.caller_counts) AS u(caller, n)`
+                           : `SELECT ${keys}, caller, count AS n FROM src`}) AS x
+       JOIN totals t USING (${keys})
+       GROUP BY t.gid, x.caller
+     ), caller_arrays AS (
+       SELECT gid, array_agg(caller ORDER BY caller) AS callers, array_agg(n ORDER BY caller) AS caller_counts
+       FROM caller_n GROUP BY gid
+     )` : ''}
      INSERT INTO ${level.target} AS r (${targetCols}, sum, min, max, zero_count, bucket_offset, counts)
      SELECT ${selectCols}, t.sum, t.min, t.max, t.zero_count, coalesce(a.bucket_offset, 0), coalesce(a.counts, '{}')
-     FROM totals t LEFT JOIN arrays a USING (gid)
+     FROM totals t LEFT JOIN arrays a USING (gid)${level.byRoute ? ' LEFT JOIN caller_arrays c USING (gid)' : ''}
      ON CONFLICT (${targetKey}) DO UPDATE SET
        ${changed.split(', ').map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
      WHERE (${changed.split(', ').map((c) => `r.${c}`).join(', ')})

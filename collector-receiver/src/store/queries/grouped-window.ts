@@ -111,7 +111,8 @@ export function windowSources(filter: WindowFilter, params: SqlParams): string {
   const spanRoute = routeFilter('m', 'path');
   const rolled = filter.perRoute
     ? `SELECT r.service_id, r.minute AS t, r.method, r.route, NULL::int AS status_code, NULL::text AS caller,
-           r.unit_to_ms, r.layout, r.count, r.errors, r.sum, r.min, r.max, r.zero_count, r.bucket_offset, r.counts
+           r.unit_to_ms, r.layout, r.count, r.errors, r.callers, r.caller_counts, r.sum, r.min, r.max, r.zero_count,
+           r.bucket_offset, r.counts
     FROM ${routeRollupWindowSql(ids, fromMinute, toTs, filter.maxGrainSeconds ?? 21_600)} r`
     : `SELECT r.service_id, r.minute AS t, r.method, r.route, r.status_code, nullif(r.caller, '') AS caller,
            r.unit_to_ms, r.layout, r.count, CASE WHEN r.status_code >= 500 THEN r.count ELSE 0 END AS errors,
@@ -170,11 +171,18 @@ export interface GroupedSummary extends WindowSummary {
   lastMs: number | null;
   /** Apdex(T) when asked for and the group has requests, else null */
   apdex: number | null;
+  /** requests per caller (null = unknown caller), when asked for (withCallers), else null */
+  callers: Map<string | null, number> | null;
 }
 
 export interface GroupedOptions {
   /** compute Apdex with this T (ms) */
   apdexTMs?: number;
+  /**
+   * Also count each group's requests per caller (perRoute reads only: the per-route rows carry
+   * them, migration 009; span rows are counted by caller in one more query when there are any).
+   */
+  withCallers?: boolean;
 }
 
 type KeyRow = Record<string, string | null>;
@@ -233,7 +241,11 @@ export async function selectGroupedSummaries(db: Queryable, filter: WindowFilter
      FROM rolled r`, values) : null;
   const [spanRows, rollupRows, routeRows] = await Promise.all([spanQuery, rollupQuery, routeRowQuery]);
 
-  interface Acc { key: Array<string | null>; spans: SpanSummary; groups: Map<string, RollupGroup>; lastMs: number | null; sat: number; tol: number }
+  interface Acc {
+    key: Array<string | null>; spans: SpanSummary; groups: Map<string, RollupGroup>; lastMs: number | null; sat: number; tol: number;
+    callers: Map<string | null, number> | null;
+  }
+  const withCallers = options.withCallers === true && filter.perRoute === true;
   const byKey = new Map<string, Acc>();
   const accOf = (row: KeyRow): Acc => {
     const k = keyOf(row, names);
@@ -242,12 +254,16 @@ export async function selectGroupedSummaries(db: Queryable, filter: WindowFilter
       acc = {
         key: names.map((n) => row[n] ?? null),
         spans: { count: 0, errors: 0, sumMs: 0, minMs: null, maxMs: null, p50Ms: null, p95Ms: null, p99Ms: null, histogram: null },
-        groups: new Map(), lastMs: null, sat: 0, tol: 0,
+        groups: new Map(), lastMs: null, sat: 0, tol: 0, callers: withCallers ? new Map() : null,
       };
       byKey.set(k, acc);
     }
     return acc;
   };
+  // Span rows by caller: only when there are any (a service whose metrics cover the window has none).
+  const spanCallers = withCallers && spanRows.rows.length > 0 ? db.query<KeyRow & { caller: string | null; n: number }>(
+    `${sources}
+     SELECT ${select}, caller, count(*)::float8 AS n FROM spans GROUP BY ${groupBy}, caller`, values) : null;
   for (const s of spanRows.rows) {
     const acc = accOf(s);
     acc.spans = {
@@ -261,7 +277,7 @@ export async function selectGroupedSummaries(db: Queryable, filter: WindowFilter
   }
   for (const row of routeRows?.rows ?? []) {
     const acc = accOf(row);
-    addRouteRollupRow(acc.groups, row);
+    addRouteRollupRow(acc.groups, row, acc.callers ?? undefined);
     acc.lastMs = maxOrNull(acc.lastMs, numOrNull(row.t_ms));
   }
   for (const g of rollupRows?.rows ?? []) {
@@ -310,6 +326,11 @@ export async function selectGroupedSummaries(db: Queryable, filter: WindowFilter
     }
   }
 
+  for (const c of (await spanCallers)?.rows ?? []) {
+    const callers = accOf(c).callers!;
+    callers.set(c.caller, (callers.get(c.caller) ?? 0) + Number(c.n));
+  }
+
   const out: GroupedSummary[] = [];
   for (const acc of byKey.values()) {
     const groups = [...acc.groups.values()];
@@ -326,7 +347,7 @@ export async function selectGroupedSummaries(db: Queryable, filter: WindowFilter
       apdex = (sat + tol / 2) / summary.requestCount;
     }
     const errorCount = groups.reduce((n, g) => n + g.errors, acc.spans.errors);
-    out.push({ ...summary, key: acc.key, errorCount, lastMs: acc.lastMs, apdex });
+    out.push({ ...summary, key: acc.key, errorCount, lastMs: acc.lastMs, apdex, callers: acc.callers });
   }
   return out;
 }

@@ -26,17 +26,16 @@ export interface RouteStats extends WindowSummary {
 
 /** Routes of a service with requests in [fromMs, toMs), most requests first. */
 export async function selectRouteStats(db: Queryable, serviceId: string, fromMs: number, toMs: number): Promise<RouteStats[]> {
-  const [summaries, callers] = await Promise.all([
-    // Grouped by route only: the per-route rollup rows (6-hour periods, statuses merged) answer it.
-    selectGroupedSummaries(db, { serviceIds: [serviceId], fromMs, toMs, perRoute: true }, () => ['method', 'route']),
-    selectRouteCallers(db, [serviceId], fromMs, toMs),
-  ]);
+  // Grouped by route only: the per-route rollup rows (6-hour periods, statuses merged) answer it,
+  // callers included (the same numbers selectRouteCallers gives).
+  const summaries = await selectGroupedSummaries(db, { serviceIds: [serviceId], fromMs, toMs, perRoute: true },
+    () => ['method', 'route'], { withCallers: true });
   return summaries
     .map((s) => ({
       method: s.key[0]!, route: s.key[1]!,
       requestCount: s.requestCount, errorRate: s.errorRate, avgMs: s.avgMs, p50Ms: s.p50Ms, p95Ms: s.p95Ms, p99Ms: s.p99Ms,
       lastRequestMs: s.lastMs,
-      callers: callers.get(routeKey(serviceId, s.key[0]!, s.key[1]!))?.callers ?? [],
+      callers: toCallerShares(s.callers ?? new Map()),
     }))
     .sort((a, b) => b.requestCount - a.requestCount || compare(a.route, b.route) || compare(a.method, b.method));
 }
@@ -67,6 +66,15 @@ export async function selectRouteCallers(db: Queryable, serviceIds: readonly str
     r.callers.sort((a, b) => b.requestCount - a.requestCount || compare(a.service ?? '', b.service ?? ''));
   }
   return byRoute;
+}
+
+/** Requests per caller → shares of their total, most requests first. */
+function toCallerShares(counts: Map<string | null, number>): CallerShare[] {
+  let total = 0;
+  for (const n of counts.values()) total += n;
+  return [...counts]
+    .map(([service, requestCount]) => ({ service, requestCount, share: requestCount / total }))
+    .sort((a, b) => b.requestCount - a.requestCount || compare(a.service ?? '', b.service ?? ''));
 }
 
 export function routeKey(serviceId: string, method: string, route: string): string {

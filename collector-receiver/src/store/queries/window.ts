@@ -38,8 +38,8 @@ export function rollupWindowSql(serviceIds: string, from: string, to: string, op
  *   route 6h [s_from, s_to) · route 1h [s_to, h_to) · route 5m [h_to, f_to) · 1m [f_to, to)
  * (service_route_metrics, migration 007; the 1m edges are service_metrics_1m rows, one per status
  * and caller, errors counted per row). Columns: service_id, minute (period start), method, route,
- * unit_to_ms, layout, count, errors, sum, min, max, zero_count, bucket_offset, counts,
- * grain_seconds. Arguments are SQL expressions: service ids as bigint[] or null (every service),
+ * unit_to_ms, layout, count, errors, callers, caller_counts (requests per caller, '' = unknown;
+ * migration 009), sum, min, max, zero_count, bucket_offset, counts, grain_seconds. Arguments are SQL expressions: service ids as bigint[] or null (every service),
  * from/to as timestamptz. A row counts when its period starts in [from, to), as in lattice_rollups().
  * maxGrainSeconds caps the period a row may cover (time-step keys need periods inside a step).
  *
@@ -57,13 +57,14 @@ export function routeRollupWindowSql(serviceIds: string | null, from: string, to
   const grainSeconds: Record<string, number> = { route_5m: 300, route_1h: 3600, route_6h: 21_600 };
   const mark = (grain: string) => (grainSeconds[grain]! > maxGrainSeconds ? `timestamptz '-infinity'`
     : `(SELECT w.rolled_to FROM lattice_rollup_watermarks w WHERE w.grain = '${grain}')`);
-  const cols = 'service_id, minute, method, route, unit_to_ms, layout, count, errors, sum, min, max, zero_count, bucket_offset, counts';
+  const cols = `service_id, minute, method, route, unit_to_ms, layout, count, errors, callers, caller_counts, sum, min, max, zero_count,
+       bucket_offset, counts`;
   const coarse = (grain: number, lo: string, hi: string) =>
     `SELECT ${cols}, grain_seconds FROM service_route_metrics
      WHERE ${ids}grain_seconds = ${grain} AND minute >= (SELECT ${lo} FROM b) AND minute < (SELECT ${hi} FROM b)`;
   const fine = (lo: string, hi: string) =>
     `SELECT service_id, minute, method, route, unit_to_ms, layout, count, CASE WHEN status_code >= 500 THEN count ELSE 0 END AS errors,
-            sum, min, max, zero_count, bucket_offset, counts, 60 AS grain_seconds
+            ARRAY[caller] AS callers, ARRAY[count] AS caller_counts, sum, min, max, zero_count, bucket_offset, counts, 60 AS grain_seconds
      FROM service_metrics_1m WHERE ${ids}minute >= ${lo} AND minute < ${hi}`;
   return `(WITH f AS (
       SELECT f0.f_from, greatest(f0.f_from, least(${bin('5 minutes', to)}, ${mark('route_5m')})) AS f_to
@@ -143,15 +144,24 @@ export async function selectRouteRollupStats(db: Queryable, serviceId: string, f
 
 /** The columns addRouteRollupRow reads, selected from a routeRollupWindowSql row `r`. */
 export const ROUTE_ROLLUP_COLUMNS = `r.unit_to_ms, r.layout, r.count::float8 AS count, r.errors::float8 AS errors, r.sum, r.min, r.max,
-  r.zero_count::float8 AS zero_count, r.bucket_offset, r.counts::text AS counts`;
+  r.zero_count::float8 AS zero_count, r.bucket_offset, r.counts::text AS counts, r.callers, r.caller_counts::float8[] AS caller_counts`;
 
 export interface RouteRollupRow {
   unit_to_ms: number; layout: string; count: number; errors: number; sum: number | null; min: number | null; max: number | null;
-  zero_count: number; bucket_offset: number; counts: string;
+  zero_count: number; bucket_offset: number; counts: string; callers: string[]; caller_counts: number[];
 }
 
-/** Adds one rollup row into the groups of its (unit, layout). */
-export function addRouteRollupRow(groups: Map<string, RollupGroup>, row: RouteRollupRow): void {
+/**
+ * Adds one rollup row into the groups of its (unit, layout), and its requests per caller into
+ * `callers` when given (null = unknown caller).
+ */
+export function addRouteRollupRow(groups: Map<string, RollupGroup>, row: RouteRollupRow, callers?: Map<string | null, number>): void {
+  if (callers) {
+    for (let i = 0; i < row.callers.length; i++) {
+      const caller = row.callers[i] === '' ? null : row.callers[i]!;
+      callers.set(caller, (callers.get(caller) ?? 0) + Number(row.caller_counts[i]));
+    }
+  }
   const unitToMs = Number(row.unit_to_ms);
   const groupKey = `${unitToMs}|${row.layout}`;
   let g = groups.get(groupKey);
