@@ -20,7 +20,10 @@
  * percentile_cont for span-only groups, the merged histogram otherwise.
  */
 import type { Queryable } from '../db.js';
-import { ROUTE_ROLLUP_COLUMNS, addRouteRollupRow, routeRollupWindowSql, rollupWindowSql, type RouteRollupRow } from './window.js';
+import {
+  ROUTE_ROLLUP_COLUMNS, addRouteRollupRow, routeRollupSegments, routeRollupWindowSql, rollupWindowSql, selectRouteWatermarks,
+  type RouteRollupRow, type RouteWatermarks,
+} from './window.js';
 import { STORAGE_SCALE, exponentialBase, fromIndexCounts } from '../../pipeline/histogram/exponential.js';
 import {
   explicitBoundsOf, exponentialScaleOf, summarizeWindow, type RollupGroup, type SpanSummary, type WindowSummary,
@@ -96,7 +99,7 @@ function rollupRowsSql(grain: 60 | 300 | 3600 | 21600, ids: string | null, fromT
  * the window reads no span row at all (the per-row NOT EXISTS this replaces scanned all of them:
  * 12 s for 4 M rows on the loaded dev box).
  */
-export function windowSources(filter: WindowFilter, params: SqlParams): string {
+export function windowSources(filter: WindowFilter, params: SqlParams, marks?: RouteWatermarks): string {
   const from = params.add(filter.fromMs, 'float8');
   const to = params.add(filter.toMs, 'float8');
   const fromTs = `to_timestamp(${from} / 1000)`;
@@ -113,7 +116,8 @@ export function windowSources(filter: WindowFilter, params: SqlParams): string {
     ? `SELECT r.service_id, r.minute AS t, r.method, r.route, NULL::int AS status_code, NULL::text AS caller,
            r.unit_to_ms, r.layout, r.count, r.errors, r.callers, r.caller_counts, r.sum, r.min, r.max, r.zero_count,
            r.bucket_offset, r.counts
-    FROM ${routeRollupWindowSql(ids, fromMinute, toTs, filter.maxGrainSeconds ?? 21_600)} r`
+    FROM ${routeRollupWindowSql(ids, routeRollupSegments(Math.floor(filter.fromMs / 60_000) * 60_000, filter.toMs,
+        marks ?? { route5m: -Infinity, route1h: -Infinity, route6h: -Infinity }, filter.maxGrainSeconds ?? 21_600), params)} r`
     : `SELECT r.service_id, r.minute AS t, r.method, r.route, r.status_code, nullif(r.caller, '') AS caller,
            r.unit_to_ms, r.layout, r.count, CASE WHEN r.status_code >= 500 THEN r.count ELSE 0 END AS errors,
            r.sum, r.min, r.max, r.zero_count, r.bucket_offset, r.counts
@@ -207,7 +211,7 @@ function keyOf(row: KeyRow, names: readonly string[]): string {
 export async function selectGroupedSummaries(db: Queryable, filter: WindowFilter, groupKeys: GroupKeys,
   options: GroupedOptions = {}): Promise<GroupedSummary[]> {
   const params = new SqlParams();
-  const sources = windowSources(filter, params);
+  const sources = windowSources(filter, params, filter.perRoute ? await selectRouteWatermarks(db) : undefined);
   const keys = groupKeys(params);
   const { select, groupBy, names } = keyColumns(keys);
   const values = params.values;

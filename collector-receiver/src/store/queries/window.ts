@@ -30,62 +30,108 @@ export function rollupWindowSql(serviceIds: string, from: string, to: string, op
   return `lattice_rollups((${serviceIds})::bigint[], ${ts(from)}, ${ts(to)})`;
 }
 
+/** How far each per-route grain is built (lattice_rollup_watermarks), epoch ms; -Infinity = not yet. */
+export interface RouteWatermarks {
+  route5m: number;
+  route1h: number;
+  route6h: number;
+}
+
+/** The per-route watermarks, one small query (readers decide the segments of a window in JS). */
+export async function selectRouteWatermarks(db: Queryable): Promise<RouteWatermarks> {
+  const result = await db.query<{ grain: string; ms: number | null }>(
+    `SELECT grain, CASE WHEN isfinite(rolled_to) THEN extract(epoch FROM rolled_to) * 1000 END::float8 AS ms
+     FROM lattice_rollup_watermarks WHERE grain IN ('route_5m', 'route_1h', 'route_6h')`);
+  const of = (grain: string) => {
+    const ms = result.rows.find((r) => r.grain === grain)?.ms;
+    return ms === null || ms === undefined ? -Infinity : Number(ms);
+  };
+  return { route5m: of('route_5m'), route1h: of('route_1h'), route6h: of('route_6h') };
+}
+
+export interface RouteRollupSegment {
+  /** 60 = service_metrics_1m rows, else service_route_metrics rows of that grain */
+  grainSeconds: 60 | 300 | 3600 | 21600;
+  fromMs: number;
+  toMs: number;
+}
+
+const FIVE_MIN = 300_000;
+const ONE_HOUR = 3_600_000;
+const SIX_HOURS = 21_600_000;
+// Periods are UTC-aligned from the epoch (the rollup job's date_bin origin, 2000-01-01, is too).
+const floorMs = (t: number, p: number) => Math.floor(t / p) * p;
+const ceilMs = (t: number, p: number) => Math.ceil(t / p) * p;
+
 /**
- * SQL text (a parenthesised FROM item) of the per-route rollup rows of [from, to): the rows of
- * every status code and caller of a route merged, with `errors` (requests with status ≥ 500)
- * kept. Each minute is read from the coarsest table that has it, below that grain's watermark:
- *   1m [from, f_from) · route 5m [f_from, h_from) · route 1h [h_from, s_from) ·
- *   route 6h [s_from, s_to) · route 1h [s_to, h_to) · route 5m [h_to, f_to) · 1m [f_to, to)
- * (service_route_metrics, migration 007; the 1m edges are service_metrics_1m rows, one per status
- * and caller, errors counted per row). Columns: service_id, minute (period start), method, route,
- * unit_to_ms, layout, count, errors, callers, caller_counts (requests per caller, '' = unknown;
- * migration 009), sum, min, max, zero_count, bucket_offset, counts, grain_seconds. Arguments are SQL expressions: service ids as bigint[] or null (every service),
- * from/to as timestamptz. A row counts when its period starts in [from, to), as in lattice_rollups().
- * maxGrainSeconds caps the period a row may cover (time-step keys need periods inside a step).
+ * The window [fromMs, toMs) cut into contiguous segments, each read from the coarsest per-route
+ * grain that is built there (below its watermark), the edges and anything not rolled up yet from
+ * the 1m rows:
+ *   1m [from, f_from) · 5m [f_from, h_from) · 1h [h_from, s_from) · 6h [s_from, s_to) ·
+ *   1h [s_to, h_to) · 5m [h_to, f_to) · 1m [f_to, to)
+ * Empty segments are left out. A grain above maxGrainSeconds counts as never built (time-step
+ * keys need periods inside a step). Watermarks read before the rows are never wrong, only older:
+ * every period below a watermark stays in its table.
+ */
+export function routeRollupSegments(fromMs: number, toMs: number, marks: RouteWatermarks,
+  maxGrainSeconds: 60 | 300 | 3600 | 21600 = 21_600): RouteRollupSegment[] {
+  const w5 = maxGrainSeconds >= 300 ? marks.route5m : -Infinity;
+  const w1 = maxGrainSeconds >= 3600 ? marks.route1h : -Infinity;
+  const w6 = maxGrainSeconds >= 21_600 ? marks.route6h : -Infinity;
+  const fFrom = ceilMs(fromMs, FIVE_MIN);
+  const fTo = Math.max(fFrom, Math.min(floorMs(toMs, FIVE_MIN), w5));
+  const hFrom = Math.min(fTo, ceilMs(fromMs, ONE_HOUR));
+  const hTo = Math.max(hFrom, Math.min(floorMs(toMs, ONE_HOUR), fTo, w1));
+  const sFrom = Math.min(hTo, ceilMs(hFrom, SIX_HOURS));
+  const sTo = Math.max(sFrom, Math.min(floorMs(hTo, SIX_HOURS), w6));
+  const all: RouteRollupSegment[] = [
+    { grainSeconds: 60, fromMs, toMs: Math.min(fFrom, toMs) },
+    { grainSeconds: 300, fromMs: fFrom, toMs: hFrom },
+    { grainSeconds: 3600, fromMs: hFrom, toMs: sFrom },
+    { grainSeconds: 21_600, fromMs: sFrom, toMs: sTo },
+    { grainSeconds: 3600, fromMs: sTo, toMs: hTo },
+    { grainSeconds: 300, fromMs: hTo, toMs: fTo },
+    { grainSeconds: 60, fromMs: Math.max(fTo, fromMs), toMs },
+  ];
+  return all.filter((g) => g.fromMs < g.toMs);
+}
+
+/** Adds a value as a `$n` placeholder and returns it ('$3::float8'); SqlParams in grouped-window.ts. */
+export interface ParamSink {
+  add(value: unknown, cast: string): string;
+}
+
+/**
+ * SQL text (a parenthesised FROM item) of the per-route rollup rows of the segments
+ * (routeRollupSegments): the rows of every status code and caller of a route merged, with `errors`
+ * (requests with status ≥ 500) and requests per caller kept (service_route_metrics, migrations
+ * 007/009); the 1m segments are service_metrics_1m rows, one per status and caller, errors
+ * counted per row. Columns: service_id, minute (period start), method, route, unit_to_ms, layout,
+ * count, errors, callers, caller_counts ('' = unknown caller), sum, min, max, zero_count,
+ * bucket_offset, counts, grain_seconds. serviceIds: SQL for a bigint[], or null (every service).
+ * A row counts when its period starts in its segment, as in lattice_rollups().
  *
  * Why: a 24 h per-route read over lattice_rollups() merges ~24 hourly rows × statuses × callers
  * per route, a few hundred scale-6 buckets each (~1 M bucket elements per service at 10 M
- * requests/day); here whole 6-hour periods are one row per route (bench/query).
+ * requests/day); here whole 6-hour periods are one row per route. The segments are worked out in
+ * JS so the statement is a few plain index range scans: the stitching in SQL (CTEs over the
+ * watermarks, seven UNION ALL branches) took 26 ms to plan at 10 M, more than it ran (bench/query).
  */
-export function routeRollupWindowSql(serviceIds: string | null, from: string, to: string,
-  maxGrainSeconds: 60 | 300 | 3600 | 21600 = 21_600): string {
+export function routeRollupWindowSql(serviceIds: string | null, segments: readonly RouteRollupSegment[], params: ParamSink): string {
   const ids = serviceIds === null ? '' : `service_id = ANY (${serviceIds}) AND `;
-  const bin = (period: string, t: string) => `date_bin('${period}', ${t}, ${ORIGIN})`;
-  const ceil = (period: string, t: string) => `(CASE WHEN ${bin(period, t)} = ${t} THEN ${t} ELSE ${bin(period, t)} + interval '${period}' END)`;
-  // A grain above maxGrainSeconds reads as never rolled up: its segment is empty and the finer
-  // grains take the whole range.
-  const grainSeconds: Record<string, number> = { route_5m: 300, route_1h: 3600, route_6h: 21_600 };
-  const mark = (grain: string) => (grainSeconds[grain]! > maxGrainSeconds ? `timestamptz '-infinity'`
-    : `(SELECT w.rolled_to FROM lattice_rollup_watermarks w WHERE w.grain = '${grain}')`);
   const cols = `service_id, minute, method, route, unit_to_ms, layout, count, errors, callers, caller_counts, sum, min, max, zero_count,
-       bucket_offset, counts`;
-  const coarse = (grain: number, lo: string, hi: string) =>
-    `SELECT ${cols}, grain_seconds FROM service_route_metrics
-     WHERE ${ids}grain_seconds = ${grain} AND minute >= (SELECT ${lo} FROM b) AND minute < (SELECT ${hi} FROM b)`;
-  const fine = (lo: string, hi: string) =>
-    `SELECT service_id, minute, method, route, unit_to_ms, layout, count, CASE WHEN status_code >= 500 THEN count ELSE 0 END AS errors,
-            ARRAY[caller] AS callers, ARRAY[count] AS caller_counts, sum, min, max, zero_count, bucket_offset, counts, 60 AS grain_seconds
-     FROM service_metrics_1m WHERE ${ids}minute >= ${lo} AND minute < ${hi}`;
-  return `(WITH f AS (
-      SELECT f0.f_from, greatest(f0.f_from, least(${bin('5 minutes', to)}, ${mark('route_5m')})) AS f_to
-      FROM (SELECT ${ceil('5 minutes', from)} AS f_from) AS f0
-    ), h AS (
-      SELECT h0.h_from, greatest(h0.h_from, least(${bin('1 hour', to)}, f.f_to, ${mark('route_1h')})) AS h_to
-      FROM f, LATERAL (SELECT least(f.f_to, ${ceil('1 hour', from)}) AS h_from) AS h0
-    ), s AS (
-      SELECT s0.s_from, greatest(s0.s_from, least(${bin('6 hours', 'h.h_to')}, ${mark('route_6h')})) AS s_to
-      FROM h, LATERAL (SELECT least(h.h_to, ${ceil('6 hours', 'h.h_from')}) AS s_from) AS s0
-    ), b AS MATERIALIZED (SELECT f.f_from, f.f_to, h.h_from, h.h_to, s.s_from, s.s_to FROM f, h, s)
-    ${fine(from, `least((SELECT b.f_from FROM b), ${to})`)}
-    UNION ALL ${coarse(300, 'b.f_from', 'b.h_from')}
-    UNION ALL ${coarse(3600, 'b.h_from', 'b.s_from')}
-    UNION ALL ${coarse(21_600, 'b.s_from', 'b.s_to')}
-    UNION ALL ${coarse(3600, 'b.s_to', 'b.h_to')}
-    UNION ALL ${coarse(300, 'b.h_to', 'b.f_to')}
-    UNION ALL ${fine(`greatest((SELECT b.f_to FROM b), ${from})`, to)})`;
+       bucket_offset, counts, grain_seconds`;
+  const fineCols = `service_id, minute, method, route, unit_to_ms, layout, count, CASE WHEN status_code >= 500 THEN count ELSE 0 END AS errors,
+       ARRAY[caller] AS callers, ARRAY[count] AS caller_counts, sum, min, max, zero_count, bucket_offset, counts, 60 AS grain_seconds`;
+  const ts = (ms: number) => `to_timestamp(${params.add(ms, 'float8')} / 1000)`;
+  const parts = segments.map((g) => (g.grainSeconds === 60
+    ? `SELECT ${fineCols} FROM service_metrics_1m WHERE ${ids}minute >= ${ts(g.fromMs)} AND minute < ${ts(g.toMs)}`
+    : `SELECT ${cols} FROM service_route_metrics
+       WHERE ${ids}grain_seconds = ${g.grainSeconds} AND minute >= ${ts(g.fromMs)} AND minute < ${ts(g.toMs)}`));
+  if (parts.length === 0) parts.push(`SELECT ${fineCols} FROM service_metrics_1m WHERE false`);
+  // lattice_serial_plan() (migration 010): no parallel workers for a few small range scans.
+  return `(SELECT * FROM (${parts.join('\n     UNION ALL ')}) AS segments WHERE lattice_serial_plan())`;
 }
-
-const ORIGIN = `timestamptz '2000-01-01 00:00:00+00'`;
 
 /**
  * Adds a bucket array in PostgreSQL's text form ('{3,0,12}', what `counts::text` returns), whose
@@ -126,10 +172,12 @@ const NO_SPANS = { count: 0, errors: 0, sumMs: 0, minMs: null, maxMs: null, p50M
  * estimator is summarizeWindow's (window-summary.ts). Most requests first.
  */
 export async function selectRouteRollupStats(db: Queryable, serviceId: string, fromMs: number, toMs: number): Promise<RouteRollupStats[]> {
+  const segments = routeRollupSegments(fromMs, toMs, await selectRouteWatermarks(db));
+  const values: unknown[] = [serviceId];
+  const params: ParamSink = { add: (value, cast) => `$${values.push(value)}::${cast}` };
   const result = await db.query<RouteRollupRow & { method: string; route: string }>(
     `SELECT r.method, r.route, ${ROUTE_ROLLUP_COLUMNS}
-     FROM ${routeRollupWindowSql('ARRAY[$1::bigint]', 'to_timestamp($2::float8 / 1000)', 'to_timestamp($3::float8 / 1000)')} r`,
-    [serviceId, fromMs, toMs]);
+     FROM ${routeRollupWindowSql('ARRAY[$1::bigint]', segments, params)} r`, values);
   const routes = new Map<string, { method: string; route: string; groups: Map<string, RollupGroup> }>();
   for (const row of result.rows) {
     const key = `${row.method}\u0000${row.route}`;
