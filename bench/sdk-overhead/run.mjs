@@ -864,6 +864,7 @@ for (let r = 0; r < config.rounds; r += 1) {
     process.stdout.write(`round ${r + 1}/${config.rounds} ${variant.id.padEnd(16)} `);
     const result = await runRound(variant, sinkUrl);
     result.round = r + 1;
+    result.loadAverage1m = os.loadavg()[0];
     rounds.push(result);
     console.log(
       result.ok
@@ -882,6 +883,12 @@ console.log(
     `${loadBefore[0].toFixed(2)}, after ${loadAfter[0].toFixed(2)}\n`,
 );
 report(summaries);
+const roundLoads = rounds.map((r) => r.loadAverage1m).sort((a, b) => a - b);
+console.log(
+  `\nload average (1 min) after each round: min ${roundLoads[0].toFixed(1)}, median ${median(roundLoads).toFixed(1)}, ` +
+    `max ${roundLoads.at(-1).toFixed(1)} on ${cpuCount} CPUs — a shared, noisy machine when above ~1; ` +
+    'trust the CPU µs/req ratios more than req/s then',
+);
 
 const resultsDir = path.join(benchRoot, 'results');
 mkdirSync(resultsDir, { recursive: true });
