@@ -24,8 +24,8 @@ const PROJECT_ID = /^[1-9]\d{0,17}$/;
 export async function withProject<T>(db: Db, projectId: string, fn: (tx: Queryable) => Promise<T>): Promise<T> {
   if (!PROJECT_ID.test(projectId)) throw errors.LAT_ERR_AUTH_NO_PROJECT(projectId);
   return db.transaction(async (tx) => {
-    await tx.query('SET LOCAL ROLE lattice_reader');
-    await tx.query("SELECT set_config('lattice.project_id', $1, true)", [projectId]);
+    // = SET LOCAL ROLE lattice_reader + SET LOCAL lattice.project_id, in one round trip.
+    await tx.query("SELECT set_config('role', 'lattice_reader', true), set_config('lattice.project_id', $1, true)", [projectId]);
     return fn(tx);
   });
 }
