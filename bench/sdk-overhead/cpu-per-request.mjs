@@ -17,7 +17,9 @@
 // utime+stime (all threads: export work counts) from /proc/<pid>/stat before and after. Rounds
 // alternate the variants and the table shows medians. CPU time per request moves much less than
 // req/s when other processes share the core, but it is not immune (caches, frequency): compare
-// rows from the same run only.
+// rows from the same run only. The app runs with --trace-gc, and the heap growth between
+// collections in the measured window gives KB allocated per request: garbage the SDK adds, and
+// a figure that does not move with machine load at all.
 
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -84,15 +86,24 @@ const sinkPort = await new Promise((resolve) => {
 function startApp(variant, round) {
   const env = { ...process.env, NODE_ENV: 'production', OTEL_SERVICE_NAME: 'bench-app', ...variant.env };
   env.OTEL_EXPORTER_OTLP_ENDPOINT = `http://127.0.0.1:${sinkPort}`;
-  const args = [];
+  const args = ['--trace-gc'];
   if (profile) args.push('--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `${variant.id}-r${round}.cpuprofile`);
   if (variant.preload) args.push('--require', variant.preload);
   args.push(path.join(here, 'app.cjs'));
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  child.gcLines = [];
+  let buffered = '';
   return new Promise((resolve, reject) => {
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk) => {
-      for (const line of chunk.split('\n')) {
+      buffered += chunk;
+      const lines = buffered.split('\n');
+      buffered = lines.pop();
+      for (const line of lines) {
+        if (line.includes('Scavenge') || line.includes('Mark-Compact')) {
+          child.gcLines.push(line);
+          continue;
+        }
         try {
           const port = JSON.parse(line).benchAppPort;
           if (port) resolve({ child, port });
@@ -109,6 +120,25 @@ const send = (port, amount) =>
   autocannon({ url: `http://127.0.0.1:${port}/`, connections, amount, pipelining: 1 });
 
 const results = Object.fromEntries(variants.map((v) => [v.id, []]));
+const allocations = Object.fromEntries(variants.map((v) => [v.id, []]));
+
+/**
+ * MB allocated between the first and last of these --trace-gc lines ("Scavenge 4.4 (4.5) -> 3.8
+ * (5.5) MB"): each collection's heap-before minus the previous one's heap-after. Deterministic
+ * for a given build and request count (±2 %), unlike CPU time on a shared machine; 0.1 MB
+ * resolution per line, so use thousands of requests.
+ */
+function allocatedMb(lines) {
+  let total = 0;
+  let previousAfter;
+  for (const line of lines) {
+    const m = /(?:Scavenge|Mark-Compact)[^\d]*([\d.]+) \([\d.]+\) -> ([\d.]+)/.exec(line);
+    if (!m) continue;
+    if (previousAfter !== undefined) total += Number(m[1]) - previousAfter;
+    previousAfter = Number(m[2]);
+  }
+  return total;
+}
 const loads = [os.loadavg()[0]];
 for (let r = 0; r < rounds; r++) {
   const order = variants.map((_, i) => variants[(i + r) % variants.length]);
@@ -116,13 +146,17 @@ for (let r = 0; r < rounds; r++) {
     const { child, port } = await startApp(variant, r + 1);
     await send(port, warmup);
     const before = cpuSeconds(child.pid);
+    const gcBefore = child.gcLines.length;
     const result = await send(port, requests);
     const us = ((cpuSeconds(child.pid) - before) * 1e6) / result.requests.total;
+    await new Promise((resolve) => setTimeout(resolve, 50)); // let the last GC lines arrive
+    const kb = allocatedMb(child.gcLines.slice(gcBefore > 0 ? gcBefore - 1 : 0)) * 1024 / result.requests.total;
     results[variant.id].push(us);
+    allocations[variant.id].push(kb);
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
     await exited;
-    process.stdout.write(`round ${r + 1} ${variant.id.padEnd(18)} ${us.toFixed(0)} µs/req\n`);
+    process.stdout.write(`round ${r + 1} ${variant.id.padEnd(18)} ${us.toFixed(0)} µs/req  ${kb.toFixed(1)} KB/req\n`);
   }
   loads.push(os.loadavg()[0]);
 }
@@ -138,12 +172,13 @@ console.log(
   `\nCPU µs per request of the app process, ${requests} requests × ${rounds} alternating rounds, ${connections} connections; ` +
     `shared machine, load average ${loads.map((l) => l.toFixed(1)).join(' → ')}`,
 );
-console.log('variant             median   min–max      plain÷variant (≈ req/s ratio when CPU-bound)');
+console.log('variant             µs/req   min–max      plain÷variant (≈ req/s ratio when CPU-bound)   KB allocated/req');
 for (const v of variants) {
   const xs = results[v.id];
   console.log(
     `${v.id.padEnd(18)} ${median(xs).toFixed(0).padStart(7)}   ${Math.min(...xs).toFixed(0)}–${Math.max(...xs).toFixed(0)}`.padEnd(40) +
-      `  ${(plain / median(xs)).toFixed(2)}`,
+      `  ${(plain / median(xs)).toFixed(2)}`.padEnd(48) +
+      `${median(allocations[v.id]).toFixed(1)}`,
   );
 }
 if (profile) console.log(`\nprofiles: ${path.relative(repoRoot, profDir)}`);
