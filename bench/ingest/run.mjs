@@ -2,8 +2,8 @@
 // bench/ingest — how fast the receiver commits what it is sent, against a raw COPY of the same rows
 // into the same database in the same run.
 //
-// Run:   npm run bench:ingest
-//        BENCH_DURATION_S=20 BENCH_CONNECTIONS=32 BENCH_OVERLOAD_S=15 BENCH_PGLITE=1 npm run bench:ingest
+// Run:   nice -n 10 npm run bench:ingest          (3 rounds × every scenario, ~12 min)
+//        BENCH_ROUNDS=5 BENCH_DURATION_S=20 BENCH_CONNECTIONS=32 BENCH_OVERLOAD_S=15 BENCH_PGLITE=1 npm run bench:ingest
 //        BENCH_SCENARIOS=traces-protobuf,copy npm run bench:ingest      (a subset)
 //        BENCH_RECEIVER_ARGS=--cpu-prof npm run bench:ingest             (profile the receiver)
 //
@@ -15,6 +15,9 @@
 // short warm-up committed, over the measured time:
 //   spans/s   = rows in `spans` (every span, 512 per export; 128 of them also in service_metrics)
 //   points/s  = sum(count) in service_metrics_1m / VALUES_PER_POINT (each point is 10 recorded values)
+// Rounds: BENCH_ROUNDS (3) rounds each run every scenario once, in the same order (alternating, so a
+// busy spell of the shared machine hits every scenario); the table shows medians over rounds, each
+// round's figure, and the ratio to the raw COPY of the same round. Load average is printed per round.
 // Raw COPY: pg-copy-streams writes as many service_metrics rows and spans rows as the traces run
 // committed, both tables at once on two connections (the receiver also runs two flushes), into a
 // migrated schema of the same database with the same indexes and constraints.
@@ -42,7 +45,8 @@ import { ensureDayPartitions, utcDay } from '../../collector-receiver/dist/store
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '../..');
 const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 15);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const OVERLOAD_S = Number(process.env.BENCH_OVERLOAD_S ?? 15);
@@ -299,67 +303,97 @@ async function closedLoopPglite(signal, encoding) {
 
 const fmt = (n, digits = 0) => (n === null || n === undefined || Number.isNaN(n) ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
 
-const results = [];
 const loadavg = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 const startedAt = new Date();
 const loadAtStart = loadavg();
-console.error(`bench/ingest: ${DURATION_S} s per scenario, ${CONNECTIONS} connections, load average ${loadAtStart}`);
+const median = (xs) => {
+  const v = xs.filter((x) => typeof x === 'number' && !Number.isNaN(x)).sort((a, b) => a - b);
+  return v.length === 0 ? null : v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+/** Every round runs every scenario once, in the same order, so a slow spell of the shared machine hits all of them. */
+const rounds = [];
+const overloadRuns = [];
+console.error(`bench/ingest: ${ROUNDS} rounds, ${DURATION_S} s per scenario, ${CONNECTIONS} connections, load average ${loadAtStart}`);
 try {
-  for (const [signal, encoding] of [['traces', 'protobuf'], ['traces', 'json'], ['metrics', 'protobuf'], ['metrics', 'json']]) {
-    if (!SCENARIOS.has(`${signal}-${encoding}`)) continue;
-    console.error(`… ${signal} ${encoding}`);
-    results.push(await closedLoopPg(signal, encoding));
-  }
-  const tracesRun = results.find((r) => r.signal === 'traces' && r.encoding === 'protobuf');
-  let copy;
-  if (SCENARIOS.has('copy')) {
-    console.error('… raw COPY');
-    const spans = tracesRun?.committed ?? 500_000;
-    copy = await rawCopy(Math.round(spans * SERVER_SPANS_PER_EXPORT / SPANS_PER_EXPORT), spans);
-    results.push(copy);
-  }
-  if (SCENARIOS.has('overload')) {
-    console.error('… overload');
-    const exportsPerSecond = tracesRun ? tracesRun.committed / SPANS_PER_EXPORT / tracesRun.seconds : 50;
-    results.push(await overload('traces', 'protobuf', exportsPerSecond));
-  }
-  if (SCENARIOS.has('pglite') && WITH_PGLITE) {
-    for (const signal of ['traces', 'metrics']) {
-      console.error(`… PGlite ${signal}`);
-      results.push(await closedLoopPglite(signal, 'protobuf'));
+  for (let round = 1; round <= ROUNDS; round++) {
+    const results = [];
+    const loadBefore = loadavg();
+    for (const [signal, encoding] of [['traces', 'protobuf'], ['traces', 'json'], ['metrics', 'protobuf'], ['metrics', 'json']]) {
+      if (!SCENARIOS.has(`${signal}-${encoding}`)) continue;
+      console.error(`round ${round}/${ROUNDS} … ${signal} ${encoding} (load average ${loadavg()})`);
+      results.push(await closedLoopPg(signal, encoding));
+    }
+    const tracesRun = results.find((r) => r.signal === 'traces' && r.encoding === 'protobuf');
+    let copy;
+    if (SCENARIOS.has('copy')) {
+      console.error(`round ${round}/${ROUNDS} … raw COPY`);
+      const spans = tracesRun?.committed ?? 500_000;
+      copy = await rawCopy(Math.round(spans * SERVER_SPANS_PER_EXPORT / SPANS_PER_EXPORT), spans);
+      results.push(copy);
+    }
+    if (SCENARIOS.has('pglite') && WITH_PGLITE) {
+      for (const signal of ['traces', 'metrics']) {
+        console.error(`round ${round}/${ROUNDS} … PGlite ${signal}`);
+        results.push(await closedLoopPglite(signal, 'protobuf'));
+      }
+    }
+    // Ratios within the round: the COPY ran minutes from the receiver runs it is compared with.
+    for (const r of results) if (copy && r !== copy && r.database === 'PostgreSQL') r.ratioToCopy = r.perSecond / (r.signal === 'traces' ? copy.perSecond : copy.rowsPerSecond);
+    rounds.push({ round, loadBefore, loadAfter: loadavg(), results });
+    // Overload once (after the first round, which measured the rate it offers 2× of).
+    if (round === 1 && SCENARIOS.has('overload')) {
+      console.error('… overload');
+      const exportsPerSecond = tracesRun ? tracesRun.committed / SPANS_PER_EXPORT / tracesRun.seconds : 50;
+      overloadRuns.push(await overload('traces', 'protobuf', exportsPerSecond));
     }
   }
-  for (const r of results) if (copy && r.signal === 'traces' && r !== copy && r.database === 'PostgreSQL') r.ratioToCopy = r.perSecond / copy.perSecond;
 } finally {
   for (const schema of schemas) await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
   await admin.end();
 }
 
-console.log(`bench/ingest: ${DURATION_S} s measured per scenario after a ${WARMUP_S} s warm-up, ${CONNECTIONS} connections, ` +
-  `load average ${loadAtStart} → ${loadavg()}, ${os.cpus().length} cores, Node ${process.version}`);
-console.log('spans/s = rows in `spans` (512 per export, 128 of them also service_metrics rows); points/s = histogram points (sum(count)/10) in service_metrics_1m');
+const keyOf = (r) => `${r.scenario}|${r.database}|${r.encoding}|${r.signal}`;
+const keys = [...new Set(rounds.flatMap((r) => r.results.map(keyOf)))];
+const medians = keys.map((key) => {
+  const rows = rounds.flatMap((r) => r.results.filter((x) => keyOf(x) === key));
+  const m = (f) => median(rows.map(f));
+  return {
+    ...rows[0], perSecond: m((x) => x.perSecond), ratioToCopy: m((x) => x.ratioToCopy), p50: m((x) => x.p50), p99: m((x) => x.p99),
+    peakRssMb: m((x) => x.peakRssMb), rowsPerSecond: m((x) => x.rowsPerSecond), perRound: rows.map((x) => x.perSecond),
+    statuses: rows.reduce((acc, x) => { for (const [k, v] of Object.entries(x.statuses ?? {})) acc[k] = (acc[k] ?? 0) + v; return acc; }, {}),
+  };
+});
+
+console.log(`bench/ingest: medians of ${rounds.length} alternating rounds (each round runs every scenario once, in this order), ` +
+  `${DURATION_S} s measured per scenario after a ${WARMUP_S} s warm-up, ${CONNECTIONS} connections, ${os.cpus().length} cores, Node ${process.version}`);
+console.log(`SHARED, NOISY MACHINE: other work ran at the same time; load average ${loadAtStart} at start, ` +
+  `${rounds.map((r) => `round ${r.round}: ${r.loadBefore.split(' ')[0]} → ${r.loadAfter.split(' ')[0]}`).join(', ')}, ${loadavg()} at end. ` +
+  'Compare the ratio to the raw COPY of the same round, not absolute figures across runs.');
+console.log('spans/s = rows in `spans` (512 per export, 128 of them also service_metrics rows); points/s = histogram points (sum(count)/10) in service_metrics_1m, ' +
+  'their ratio is to the COPY\'s rows/s (spans + service_metrics rows); p50/p99 = ack latency of 200s; RSS = receiver peak');
 console.log('');
-console.log('| scenario | database | encoding | committed/s | ratio to COPY | p50 ack ms | p99 ack ms | answers | receiver peak RSS MB |');
-console.log('| --- | --- | --- | ---: | ---: | ---: | ---: | --- | ---: |');
-for (const r of results) {
-  const unit = r.signal === 'traces' ? 'spans/s' : 'points/s';
-  const answers = r.statuses ? Object.entries(r.statuses).map(([s, n]) => `${s}×${n}`).join(' ') + (r.skipped ? ` (${r.skipped} not sent: all connections busy)` : '') : '—';
-  console.log(`| ${r.scenario} | ${r.database} | ${r.encoding} | ${fmt(r.perSecond)} ${unit} | ${r.ratioToCopy === undefined ? '—' : fmt(r.ratioToCopy, 2)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${answers} | ${fmt(r.peakRssMb)} |`);
+console.log('| scenario | database | encoding | committed/s (median) | per round | ratio to same-round COPY | p50 ack ms | p99 ack ms | answers | receiver peak RSS MB |');
+console.log('| --- | --- | --- | ---: | --- | ---: | ---: | ---: | --- | ---: |');
+for (const r of medians) {
+  const unit = r.scenario === 'raw COPY' ? 'spans rows/s' : r.signal === 'traces' ? 'spans/s' : 'points/s';
+  const answers = r.scenario === 'raw COPY' ? '—' : Object.entries(r.statuses).map(([s, n]) => `${s}×${n}`).join(' ');
+  console.log(`| ${r.scenario} | ${r.database} | ${r.encoding} | ${fmt(r.perSecond)} ${unit} | ${r.perRound.map((x) => fmt(x)).join(' / ')} | ` +
+    `${r.ratioToCopy === null || r.ratioToCopy === undefined ? '—' : fmt(r.ratioToCopy, 2)} | ${fmt(r.p50, 1)} | ${fmt(r.p99, 1)} | ${answers} | ${fmt(r.peakRssMb)} |`);
 }
-const over = results.find((r) => r.scenario.startsWith('overload'));
+const over = overloadRuns[0];
 if (over) {
   console.log('');
-  console.log(`overload: offered ${fmt(over.offeredPerSecond)} exports/s (${OVERLOAD_X}× measured) for ${OVERLOAD_S} s: ${fmt(over.refused)} of ${fmt(over.answered)} answers were 429/503, ` +
-    `${fmt(over.refusedWithRetryAfter)} of them with Retry-After; peak RSS ${fmt(over.peakRssMb)} MB; ` +
+  console.log(`overload (once, after round 1): offered ${fmt(over.offeredPerSecond)} exports/s (${OVERLOAD_X}× measured) for ${OVERLOAD_S} s: ${fmt(over.refused)} of ${fmt(over.answered)} answers were 429/503, ` +
+    `${fmt(over.refusedWithRetryAfter)} of them with Retry-After; committed ${fmt(over.perSecond)} spans/s, p99 ack ${fmt(over.p99, 1)} ms; peak RSS ${fmt(over.peakRssMb)} MB; ` +
     `recovery at 0.5×: ${Object.entries(over.recovery.statuses).map(([s, n]) => `${s}×${n}`).join(' ')}, p99 ${fmt(over.recovery.p99, 1)} ms`);
 }
-const copy = results.find((r) => r.scenario === 'raw COPY');
-if (copy) console.log(`raw COPY: ${fmt(copy.committed)} spans rows + ${fmt(copy.requestsCommitted)} service_metrics rows in ${fmt(copy.seconds, 1)} s = ${fmt(copy.rowsPerSecond)} rows/s`);
+const copy = medians.find((r) => r.scenario === 'raw COPY');
+if (copy) console.log(`raw COPY (median): ${fmt(copy.rowsPerSecond)} rows/s (spans rows and service_metrics rows, both tables at once, same indexes and constraints)`);
 
 mkdirSync(path.join(ROOT, 'bench/results'), { recursive: true });
 const file = path.join(ROOT, 'bench/results', `ingest-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
 writeFileSync(file, `${JSON.stringify({
   startedAt, loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg(), durationS: DURATION_S, connections: CONNECTIONS,
-  overloadX: OVERLOAD_X, overloadS: OVERLOAD_S, node: process.version, results,
+  overloadX: OVERLOAD_X, overloadS: OVERLOAD_S, node: process.version, medians, rounds, overload: over ?? null,
 }, null, 2)}\n`);
 console.log(`\nsaved ${path.relative(ROOT, file)}`);
