@@ -115,7 +115,7 @@ export function registerOtlpRoutes(app: FastifyInstance, options: OtlpRoutesOpti
   // request until its answer is sent: a bound on what concurrent exports hold before the writer's
   // queue limit sees them. Content-Length is reserved before reading; a chunked body is counted
   // once read.
-  const maxInflightBytes = config.maxInflightBytes ?? 64 * 1024 * 1024;
+  const maxInflightBytes = config.maxInflightBytes ?? 16 * 1024 * 1024;
   let inflightBytes = 0;
   const reserved = new WeakMap<FastifyRequest, number>();
   const reserve = (request: FastifyRequest, bytes: number) => {
@@ -154,6 +154,9 @@ export function registerOtlpRoutes(app: FastifyInstance, options: OtlpRoutesOpti
       if (toContentEncoding(contentEncoding) === undefined) {
         throw errors.LAT_ERR_OTLP_UNSUPPORTED_ENCODING(contentEncoding ?? '');
       }
+      // The write queue is full: refuse now instead of reading and decoding a body to refuse it then.
+      const full = writer.refusal?.();
+      if (full !== undefined) throw full;
       const declared = Number(request.headers['content-length'] ?? 0) || 0;
       // One request alone is always let in (the body limits bound it), else it could never be sent.
       if (inflightBytes > 0 && inflightBytes + declared > maxInflightBytes) {

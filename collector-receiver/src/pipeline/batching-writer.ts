@@ -37,10 +37,10 @@ import { ensureDayPartitions, utcDay } from '../store/queries/partitions.js';
 import { upsertServices } from '../store/queries/services.js';
 import { insertRequests } from '../store/queries/requests.js';
 import { insertSpans } from '../store/queries/traces.js';
-import { applyDeltaKeys, lockStreams, saveStreams } from '../store/queries/streams.js';
+import { lockStreams, saveStreams } from '../store/queries/streams.js';
 import { upsertRollups } from '../store/queries/rollups.js';
 import type { RouteAdmission } from '../store/queries/service-routes.js';
-import { toDeltaRounds, toDeltas } from './cumulative-to-delta.js';
+import { toDeltas } from './cumulative-to-delta.js';
 import { toRollupRows } from './rollup.js';
 import { createRouteGuard, type RouteGuard } from './route-guard.js';
 
@@ -49,7 +49,7 @@ export interface BatchingWriterOptions {
   batchRows: number;
   /** Rows waiting (queued or being flushed) before writes are refused with 429. */
   maxQueuedRows: number;
-  /** Estimated bytes waiting (queued or being flushed) before writes are refused; default 64 MiB. */
+  /** Estimated bytes waiting (queued or being flushed) before writes are refused; default 16 MiB. */
   maxQueuedBytes?: number;
   /** How long a write may wait outside a flush before it is answered 503 (ms); default 8000. */
   holdMs?: number;
@@ -98,10 +98,17 @@ interface Outage {
 
 /**
  * Heap bytes per queued row on top of the body size: a translated span or request row (strings,
- * numbers, attributes) held until commit. Measured: see bench/faults (RSS under 2x overload).
+ * numbers, attributes) held until commit. bench/faults/row-heap.mjs: 628 B per row (a 512-span
+ * protobuf export = 640 rows, 79 kB body, held translated: 402 kB of heap).
  */
 export const ROW_HEAP_BYTES = 600;
-export const DEFAULT_MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+/**
+ * bench/faults, receiver peak RSS under 2x overload (open loop, 512 connections) at
+ * LATTICE_MAX_QUEUED_BYTES / LATTICE_MAX_INFLIGHT_BYTES: 64/64 MiB 356 MB, 32/32 298 MB,
+ * 24/16 259 MB, 16/16 248 MB, 16/8 238 MB; no fault, 16 connections: 187-191 MB. 16 MiB keeps it
+ * under 256 MB (issue #5) and holds about 35 exports of 512 spans during an outage.
+ */
+export const DEFAULT_MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_HOLD_MS = 8000;
 
 const RETRYABLE_SQLSTATES = new Set(['40P01', '40001']);
@@ -155,6 +162,17 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions):
       scheduled = false;
       pump();
     });
+  }
+
+  /** The error of a write the queue has no room for: 503 during an outage, else 429 naming the limit. */
+  function refusal(moreRows: string, moreBytes: string, rowsLimit: boolean): LatticeError {
+    if (outage !== undefined) {
+      return errors.LAT_ERR_PIPELINE_OUTAGE_BUFFER_FULL(
+        Date.now() - outage.since, outage.reason, pendingRows, pendingBytes, options.maxQueuedRows, maxQueuedBytes);
+    }
+    return rowsLimit
+      ? errors.LAT_ERR_PIPELINE_SATURATED(moreRows, `${pendingRows} rows`, `${options.maxQueuedRows} rows`, 'LATTICE_MAX_QUEUED_ROWS')
+      : errors.LAT_ERR_PIPELINE_SATURATED(moreBytes, `${pendingBytes} bytes`, `${maxQueuedBytes} bytes`, 'LATTICE_MAX_QUEUED_BYTES');
   }
 
   function pump(): void {
@@ -267,6 +285,7 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions):
       for (const d of p.batch.durationPoints) points.push(d);
     }
     let days = daysOf(requests, spans).filter((d) => !knownDays.has(d));
+    const flushStartedAt = Date.now();
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await db.transaction((tx) => writeRows(tx, requests, points, days, spans, routeGuard, knownServices));
@@ -278,7 +297,9 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions):
         counters.duplicateRequests += requests.length - result.insertedRequests;
         counters.committedPoints += points.length;
         counters.skippedPoints += result.skippedPoints;
-        endOutage();
+        // Only a flush begun after the outage was noticed proves the database is back (one that
+        // was committing while it went down must not end the outage: bench/faults saw 429s then).
+        if (outage !== undefined && flushStartedAt >= outage.since) endOutage();
         for (const p of taken) settle(p);
         if (commitListeners.size > 0) notifyCommit(requests, points, spans);
         return;
@@ -323,13 +344,7 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions):
       // A single batch larger than the whole limit is still taken when nothing else waits,
       // otherwise its sender would retry forever (the body-size limit bounds it anyway).
       if (pendingRows > 0 && (pendingRows + rows > options.maxQueuedRows || pendingBytes + bytes > maxQueuedBytes)) {
-        if (outage !== undefined) {
-          return Promise.reject(errors.LAT_ERR_PIPELINE_OUTAGE_BUFFER_FULL(
-            Date.now() - outage.since, outage.reason, pendingRows, pendingBytes, options.maxQueuedRows, maxQueuedBytes));
-        }
-        return Promise.reject(pendingRows + rows > options.maxQueuedRows
-          ? errors.LAT_ERR_PIPELINE_SATURATED(`${rows} more rows`, `${pendingRows} rows`, `${options.maxQueuedRows} rows`, 'LATTICE_MAX_QUEUED_ROWS')
-          : errors.LAT_ERR_PIPELINE_SATURATED(`${bytes} more bytes`, `${pendingBytes} bytes`, `${maxQueuedBytes} bytes`, 'LATTICE_MAX_QUEUED_BYTES'));
+        return Promise.reject(refusal(`${rows} more rows`, `${bytes} more bytes`, pendingRows + rows > options.maxQueuedRows));
       }
       return new Promise<void>((resolve, reject) => {
         queue.push({ seq: nextSeq++, batch, rows, bytes, queuedAt: Date.now(), resolve, reject });
@@ -338,6 +353,10 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions):
         armHold();
         schedule();
       });
+    },
+    refusal(): LatticeError | undefined {
+      if (pendingRows === 0 || (pendingRows < options.maxQueuedRows && pendingBytes < maxQueuedBytes)) return undefined;
+      return refusal('another export', 'another export', pendingRows >= options.maxQueuedRows);
     },
     stats(): BatchingWriterStats {
       return {
@@ -400,21 +419,10 @@ async function writeRows(tx: Queryable, requests: RequestRow[], points: Duration
   await insertSpans(tx, spans, serviceIds);
   let skippedPoints = 0;
   if (points.length > 0) {
-    // Delta points: retry dedupe in the store, one upsert per round (usually one); cumulative
-    // points: read their streams' state under lock, diff in memory, save. bench/ingest: see the commit.
-    const deltas: DurationPoint[] = [];
-    for (const round of toDeltaRounds(points)) {
-      const applied = await applyDeltaKeys(tx, round);
-      for (const point of round) if (applied.has(point.streamKey)) deltas.push(point);
-    }
-    const cumulative = points.filter((p) => p.temporality === 'cumulative');
-    if (cumulative.length > 0) {
-      const states = await lockStreams(tx, cumulative.map((p) => p.streamKey));
-      const diffed = toDeltas(cumulative, states);
-      for (const d of diffed.deltas) deltas.push(d);
-      await saveStreams(tx, diffed.changed.values());
-    }
-    skippedPoints = points.length - deltas.length;
+    const states = await lockStreams(tx, points.map((p) => p.streamKey));
+    const { deltas, skipped, changed } = toDeltas(points, states);
+    skippedPoints = skipped;
+    await saveStreams(tx, changed.values());
     await upsertRollups(tx, toRollupRows(deltas, serviceIds));
   }
   return { insertedRequests, skippedPoints, learnedRoutes: guarded.learned, upsertedServices, startedAt };

@@ -1,3 +1,4 @@
+import type { LatticeError } from '../errors.js';
 import type { IngestBatch } from '../translate/rows.js';
 
 /**
@@ -10,6 +11,11 @@ import type { IngestBatch } from '../translate/rows.js';
 export interface IngestWriter {
   /** `sizeBytes`: what the batch costs in memory beyond its rows (the decoded body length). */
   write(batch: IngestBatch, sizeBytes?: number): Promise<void>;
+  /**
+   * The error any write would get right now because the queue is at its limit (429, or 503 while
+   * the database is down), else undefined: lets the routes refuse before reading a body.
+   */
+  refusal?(): LatticeError | undefined;
   /** Counters for /healthz and the receiver's own self-metrics. */
   stats(): IngestWriterStats;
   /** Flushes what is queued, then stops accepting. */

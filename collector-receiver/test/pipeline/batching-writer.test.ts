@@ -244,9 +244,13 @@ describe.each(testBackends())('createBatchingWriter on %s', (backend) => {
     await sleep(50); // the first flush has found the database down
     await expect(writer.write({ requests: [requestRow(), requestRow()], durationPoints: [] }))
       .rejects.toMatchObject({ code: 'LAT_ERR_PIPELINE_OUTAGE_BUFFER_FULL', statusCode: 503, retryAfterSeconds: 2 });
+    expect(writer.refusal()).toBeUndefined(); // 3 of 4 rows: a 1-row export still fits
+    const fits = writer.write({ requests: [requestRow()], durationPoints: [] });
+    expect(writer.refusal()).toMatchObject({ code: 'LAT_ERR_PIPELINE_OUTAGE_BUFFER_FULL', statusCode: 503 });
     db.down = false;
+    await fits;
     await held;
-    expect(await count(t.db, 'SELECT count(*) FROM service_metrics')).toBe(3);
+    expect(await count(t.db, 'SELECT count(*) FROM service_metrics')).toBe(4);
     await writer.close();
   });
 
@@ -260,6 +264,23 @@ describe.each(testBackends())('createBatchingWriter on %s', (backend) => {
     expect(await count(t.db, 'SELECT count(*) FROM service_metrics')).toBe(2);
     expect(await rollupCount(t.db)).toBe(2);
     expect(writer.stats()).toMatchObject({ unavailableFlushes: 1, duplicateRequests: 2, skippedPoints: 1 });
+    await writer.close();
+  });
+
+  it('keeps the outage on when a flush begun before it commits (bench/faults saw 429 instead of 503 mid-outage)', async () => {
+    const db = switchableDb(t.db);
+    const writer = createBatchingWriter(db, { batchRows: 1, maxQueuedRows: 1000, maxConcurrentFlushes: 2, retryMinMs: 20, retryMaxMs: 50 });
+    db.slowMs = 300;
+    const early = writer.write({ requests: [requestRow()], durationPoints: [] }); // its flush is under way
+    await sleep(50);
+    db.down = true;
+    const held = writer.write({ requests: [requestRow()], durationPoints: [] }); // its flush fails: outage
+    await early;
+    expect(writer.stats().databaseReachable).toBe(false);
+    db.down = false;
+    await held;
+    expect(writer.stats().databaseReachable).toBe(true);
+    expect(await count(t.db, 'SELECT count(*) FROM service_metrics')).toBe(2);
     await writer.close();
   });
 
@@ -288,7 +309,11 @@ describe.each(testBackends())('createBatchingWriter on %s', (backend) => {
     const first = writer.write({ requests: [requestRow(), requestRow(), requestRow()], durationPoints: [] });
     const second = writer.write({ requests: [requestRow(), requestRow(), requestRow()], durationPoints: [] });
     await expect(second).rejects.toMatchObject({ code: 'LAT_ERR_PIPELINE_SATURATED', statusCode: 429, retryAfterSeconds: 1 });
-    await first;
+    expect(writer.refusal()).toBeUndefined(); // 3 of 5 rows
+    const third = writer.write({ requests: [requestRow(), requestRow()], durationPoints: [] });
+    expect(writer.refusal()).toMatchObject({ code: 'LAT_ERR_PIPELINE_SATURATED', statusCode: 429 });
+    await Promise.all([first, third]);
+    expect(writer.refusal()).toBeUndefined();
     await writer.write({ requests: [requestRow()], durationPoints: [] });
     await writer.close();
   });
