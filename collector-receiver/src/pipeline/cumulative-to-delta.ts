@@ -14,7 +14,10 @@
  *                                        with changed bounds or a negative bucket → reset)
  *   then S := P (unless skipped).
  * Delta point: skipped when its "start:time" is among the stream's last RECENT_DELTA_KEYS
- * applied points (a retried export), else applied and remembered.
+ * applied points (a retried export), else applied and remembered. The writer does this in the
+ * database, one statement per round of `toDeltaRounds` (store/queries/streams.ts applyDeltaKeys:
+ * no read-modify-write round trip per flush); `toDeltas` applies the same rule in memory to the
+ * delta points it is given, against `DeltaState`s (tests, and streams without a store).
  * A delta derived from a diff has no min/max (they are cumulative in the source): null.
  */
 import type { DurationPoint, HistogramBuckets } from '../translate/rows.js';
@@ -134,4 +137,29 @@ export function compareNanos(a: string, b: string): number {
   const x = BigInt(a);
   const y = BigInt(b);
   return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/**
+ * A flush's delta points in rounds for the store's dedupe (applyDeltaKeys takes one point per
+ * stream per statement): round k holds the k-th point, in time order, of every stream with at
+ * least k points, sorted by stream key (lock order). Streams of round k > 1 are a subset of those
+ * of round 1, so later rounds lock no new rows. Usually one round: an instance exports once per
+ * interval. Cumulative points are left out.
+ */
+export function toDeltaRounds(points: readonly DurationPoint[]): DurationPoint[][] {
+  const byStream = new Map<string, DurationPoint[]>();
+  for (const point of points) {
+    if (point.temporality !== 'delta') continue;
+    const list = byStream.get(point.streamKey);
+    if (list === undefined) byStream.set(point.streamKey, [point]);
+    else list.push(point);
+  }
+  const streams = [...byStream.keys()].sort();
+  const rounds: DurationPoint[][] = [];
+  for (const key of streams) {
+    const list = byStream.get(key)!;
+    if (list.length > 1) list.sort((a, b) => compareNanos(a.timeUnixNano, b.timeUnixNano));
+    for (let k = 0; k < list.length; k++) (rounds[k] ??= []).push(list[k]!);
+  }
+  return rounds;
 }

@@ -1,6 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { RECENT_DELTA_KEYS, toDeltas, type StreamState } from '../../src/pipeline/cumulative-to-delta.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { RECENT_DELTA_KEYS, toDeltaRounds, toDeltas, type StreamState } from '../../src/pipeline/cumulative-to-delta.js';
+import { applyDeltaKeys, type DeltaKey } from '../../src/store/queries/streams.js';
 import { durationPoint, nanos } from '../helpers/fixtures.js';
+import { createTestDb, testBackends, type TestDb } from '../helpers/test-db.js';
 
 const T = Date.parse('2026-11-27T10:00:00Z');
 const cumulative = (values: number[], startMs: number, timeMs: number, scale = 6) =>
@@ -45,5 +47,81 @@ describe('toDeltas', () => {
     const { deltas } = toDeltas([durationPoint([], { temporality: 'cumulative', startTimeUnixNano: nanos(T), timeUnixNano: nanos(T + 20), count: 3,
       buckets: { kind: 'explicit', bounds: [20], counts: [2, 1] } })], first.changed);
     expect(deltas[0]!.count).toBe(3);
+  });
+});
+
+describe('toDeltaRounds', () => {
+  const delta = (stream: string, timeMs: number) =>
+    durationPoint([1], { streamKey: stream, startTimeUnixNano: nanos(timeMs - 10), timeUnixNano: nanos(timeMs) });
+
+  it('puts the k-th point in time order of every stream in round k, streams sorted, cumulative points left out', () => {
+    const rounds = toDeltaRounds([
+      delta('s-b', T + 30), delta('s-a', T + 20), delta('s-b', T + 10), delta('s-c', T + 5), delta('s-b', T + 20),
+      durationPoint([1], { streamKey: 's-0', temporality: 'cumulative' }),
+    ]);
+    expect(rounds.map((round) => round.map((p) => `${p.streamKey}@${Number(BigInt(p.timeUnixNano) / 1_000_000n) - T}`))).toEqual([
+      ['s-a@20', 's-b@10', 's-c@5'],
+      ['s-b@20'],
+      ['s-b@30'],
+    ]);
+  });
+
+  it('returns no rounds without delta points', () => {
+    expect(toDeltaRounds([durationPoint([1], { temporality: 'cumulative' })])).toEqual([]);
+  });
+});
+
+describe.each(testBackends())('applyDeltaKeys on %s', (backend) => {
+  let t: TestDb;
+  beforeEach(async () => { t = await createTestDb(backend); });
+  afterEach(() => t.drop());
+
+  const key = (stream: string, i: number): DeltaKey => ({ streamKey: stream, startTimeUnixNano: nanos(T + i), timeUnixNano: nanos(T + i + 1) });
+  const apply = (keys: DeltaKey[]) => t.db.transaction((tx) => applyDeltaKeys(tx, keys));
+
+  it('applies a new key once: a retry of it changes nothing', async () => {
+    expect([...await apply([key('s-a', 0), key('s-b', 0)])].sort()).toEqual(['s-a', 's-b']);
+    expect([...await apply([key('s-a', 0), key('s-b', 1)])]).toEqual(['s-b']);
+    const { rows } = await t.db.query<{ stream_key: string; last: string; starts: string[]; times: string[] }>(
+      `SELECT stream_key, last_time_unix_nano::text AS last, recent_starts::text[] AS starts, recent_times::text[] AS times
+       FROM metric_streams ORDER BY stream_key`);
+    expect(rows).toEqual([
+      { stream_key: 's-a', last: nanos(T + 1), starts: [nanos(T)], times: [nanos(T + 1)] },
+      { stream_key: 's-b', last: nanos(T + 2), starts: [nanos(T), nanos(T + 1)], times: [nanos(T + 1), nanos(T + 2)] },
+    ]);
+  });
+
+  it('tells keys apart by start as well as time', async () => {
+    await apply([key('s-a', 0)]);
+    expect([...await apply([{ ...key('s-a', 0), startTimeUnixNano: nanos(T - 5) }])]).toEqual(['s-a']);
+  });
+
+  it('remembers the last RECENT_DELTA_KEYS keys of a stream, oldest forgotten first', async () => {
+    for (let i = 0; i <= RECENT_DELTA_KEYS; i++) await apply([key('s-a', i)]);
+    const { rows: [row] } = await t.db.query<{ n: number }>('SELECT cardinality(recent_times) AS n FROM metric_streams');
+    expect(Number(row!.n)).toBe(RECENT_DELTA_KEYS);
+    // Keys 1..32 are remembered; key 0 was forgotten (a retry that late is applied again).
+    expect([...await apply([key('s-a', RECENT_DELTA_KEYS)])]).toEqual([]);
+    expect([...await apply([key('s-a', 1)])]).toEqual([]);
+    expect([...await apply([key('s-a', 0)])]).toEqual(['s-a']);
+  });
+
+  it('keeps the later time as the stream\'s last time when an older point arrives late', async () => {
+    await apply([key('s-a', 10)]);
+    await apply([key('s-a', 3)]);
+    const { rows: [row] } = await t.db.query<{ last: string }>('SELECT last_time_unix_nano::text AS last FROM metric_streams');
+    expect(row!.last).toBe(nanos(T + 11));
+  });
+
+  it('lets exactly one of two replicas apply the same point at once', async () => {
+    const other = await t.openAnother();
+    const results = await Promise.all([apply([key('s-a', 0), key('s-b', 0)]), other.transaction((tx) => applyDeltaKeys(tx, [key('s-a', 0), key('s-b', 0)]))]);
+    expect(results.map((r) => r.size).reduce((a, b) => a + b)).toBe(2);
+    expect(results.flatMap((r) => [...r]).sort()).toEqual(['s-a', 's-b']);
+  });
+
+  it('writes nothing when its transaction rolls back', async () => {
+    await t.db.transaction(async (tx) => { await applyDeltaKeys(tx, [key('s-a', 0)]); throw new Error('rollback'); }).catch(() => {});
+    expect([...await apply([key('s-a', 0)])]).toEqual(['s-a']);
   });
 });

@@ -1,5 +1,5 @@
 import type { Queryable } from '../db.js';
-import type { StreamState } from '../../pipeline/cumulative-to-delta.js';
+import { RECENT_DELTA_KEYS, type StreamState } from '../../pipeline/cumulative-to-delta.js';
 
 /**
  * Locks the metric_streams rows of `keys` for this transaction (creating empty rows for new
@@ -38,4 +38,39 @@ export async function saveStreams(tx: Queryable, states: Iterable<StreamState>):
      WHERE m.stream_key = u.key`,
     [list.map((s) => s.streamKey), list.map((s) => s.startTimeUnixNano), list.map((s) => s.lastTimeUnixNano),
       list.map((s) => JSON.stringify(s.state))]);
+}
+
+/** A delta point's identity for retry dedupe: its stream and "start:time" (uint64 ns, decimal). */
+export interface DeltaKey {
+  streamKey: string;
+  startTimeUnixNano: string;
+  timeUnixNano: string;
+}
+
+/**
+ * Retry dedupe of delta points in one statement: each key not among its stream's last
+ * RECENT_DELTA_KEYS applied keys is appended to them (the stream row is created when new) and
+ * reported as applied; a key already there changes nothing. Keys must name distinct streams
+ * (one point per stream per call) and come sorted by stream (lock order). The upsert locks every
+ * row it meets, applied or not, until commit (migration 008), so two flushes or replicas holding
+ * one point serialize and only the first applies it. Returns the streams whose key was applied.
+ */
+export async function applyDeltaKeys(tx: Queryable, keys: readonly DeltaKey[]): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const result = await tx.query<{ stream_key: string }>(
+    `INSERT INTO metric_streams AS m (stream_key, start_time_unix_nano, last_time_unix_nano, recent_starts, recent_times)
+     SELECT k, s::numeric, t::numeric, ARRAY[s::bigint], ARRAY[t::bigint]
+     FROM unnest($1::text[], $2::text[], $3::text[]) AS u(k, s, t)
+     ON CONFLICT (stream_key) DO UPDATE SET
+       start_time_unix_nano = EXCLUDED.start_time_unix_nano,
+       last_time_unix_nano = greatest(m.last_time_unix_nano, EXCLUDED.last_time_unix_nano),
+       recent_starts = (m.recent_starts || EXCLUDED.recent_starts)[greatest(1, cardinality(m.recent_starts) + 2 - $4::int):],
+       recent_times = (m.recent_times || EXCLUDED.recent_times)[greatest(1, cardinality(m.recent_times) + 2 - $4::int):],
+       state = NULL,
+       updated_at = now()
+     WHERE NOT EXISTS (SELECT 1 FROM unnest(m.recent_starts, m.recent_times) AS r(s, t)
+                       WHERE r.s = EXCLUDED.recent_starts[1] AND r.t = EXCLUDED.recent_times[1])
+     RETURNING m.stream_key`,
+    [keys.map((k) => k.streamKey), keys.map((k) => k.startTimeUnixNano), keys.map((k) => k.timeUnixNano), RECENT_DELTA_KEYS]);
+  return new Set(result.rows.map((r) => r.stream_key));
 }
