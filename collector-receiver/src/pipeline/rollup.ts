@@ -37,12 +37,42 @@ export interface RollupRow {
 
 const NANOS_PER_MINUTE = 60_000_000_000n;
 
+/** The minute (epoch ms) holding a uint64 nanosecond time given as a decimal string. */
 export function minuteOfNanos(timeUnixNano: string): number {
+  // Whole seconds are the digits before the last nine: no BigInt for a plain decimal (every point).
+  if (timeUnixNano.length > 9 && timeUnixNano.length <= 24 && /^\d+$/.test(timeUnixNano)) {
+    return Math.floor(Number(timeUnixNano.slice(0, -9)) / 60) * 60_000;
+  }
   return Number(BigInt(timeUnixNano) / NANOS_PER_MINUTE) * 60_000;
+}
+
+/**
+ * 'explicit:<b0,b1,…>' for a point's bounds. Points of one flush nearly always share their bounds
+ * (one SDK, one instrument), and number → text of 14 doubles per point was the largest self time
+ * of toRollupRows under bench/ingest metrics: the last layout is reused while the bounds are equal.
+ */
+function createExplicitLayouts(): (bounds: readonly number[]) => string {
+  let lastBounds: readonly number[] | undefined;
+  let lastLayout = '';
+  return (bounds) => {
+    if (lastBounds !== undefined && sameNumbers(lastBounds, bounds)) return lastLayout;
+    lastBounds = bounds;
+    lastLayout = `explicit:${bounds.join(',')}`;
+    return lastLayout;
+  };
+}
+
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  // Bounds are finite (translate/points.ts rejects others), and -0 === 0 prints as '0' alike.
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 export function toRollupRows(deltas: readonly DurationPoint[], serviceIds: ReadonlyMap<string, string>): RollupRow[] {
   const rows = new Map<string, RollupRow>();
+  const explicitLayout = createExplicitLayouts();
   for (const p of deltas) {
     const serviceId = serviceIds.get(p.serviceName);
     if (serviceId === undefined || p.count === 0) continue;
@@ -56,7 +86,7 @@ export function toRollupRows(deltas: readonly DurationPoint[], serviceIds: Reado
         layout: `exponential:${b.scale}`, count: p.count, sum, min: p.min, max: p.max, zeroCount: b.zeroCount, offset: b.offset, counts: b.counts.slice() };
     } else {
       row = { serviceId, minuteMs, method: p.method, route: p.route, statusCode: p.statusCode, caller, unitToMs: p.unitToMs,
-        layout: `explicit:${p.buckets.bounds.join(',')}`, count: p.count, sum, min: p.min, max: p.max, zeroCount: 0, offset: 0, counts: p.buckets.counts.slice() };
+        layout: explicitLayout(p.buckets.bounds), count: p.count, sum, min: p.min, max: p.max, zeroCount: 0, offset: 0, counts: p.buckets.counts.slice() };
     }
     // A bounded merge may come out at a coarser scale: the row then moves to that layout's key
     // (and merges with what is there). Ends: the scale falls on every move.
@@ -130,8 +160,14 @@ export function fitToStoredRows(rows: readonly RollupRow[], stored: readonly Sto
 /** The smallest scale OTLP allows; fitToStoredRows stops downscaling there. */
 const MIN_EXPONENTIAL_SCALE = -10;
 
+/**
+ * A row's key as one string (Map key and lock order). Only the route and the caller are free
+ * text: the route is length-prefixed and the caller comes last, so no two keys collide whatever
+ * they contain; the other fields hold no '|' (ids, numbers, normalised methods, layouts).
+ * Cheaper than JSON.stringify of the fields (bench/ingest metrics profile).
+ */
 function rollupKey(r: Pick<RollupRow, 'serviceId' | 'minuteMs' | 'method' | 'route' | 'statusCode' | 'caller' | 'unitToMs' | 'layout'>): string {
-  return JSON.stringify([r.serviceId, r.minuteMs, r.method, r.route, r.statusCode, r.caller, r.unitToMs, r.layout]);
+  return `${r.serviceId}|${r.minuteMs}|${r.method}|${r.statusCode}|${r.unitToMs}|${r.layout}|${r.route.length}|${r.route}|${r.caller}`;
 }
 
 function mergeRows(a: RollupRow, b: RollupRow): RollupRow {

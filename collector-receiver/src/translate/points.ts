@@ -12,7 +12,7 @@
  * bounds: [5, 10], counts: [1, 2, 0] } }`. With bucketCounts [1, 1, 0] it is rejected:
  * "…dataPoints[0].bucketCounts should sum to count 3, instead got 2".
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type {
   IBuckets, IExponentialHistogramDataPoint, IExportMetricsServiceRequest, IHistogramDataPoint, IKeyValue, IMetric,
 } from '../otlp/internal-types.js';
@@ -333,7 +333,9 @@ function toPoint(
   if (textProblem !== undefined) return textProblem;
   return {
     serviceName: context.serviceName,
-    streamKey: createHash('sha1').update(context.streamPrefix).update(canonicalAttributes(attributes)).digest('hex'),
+    // One-shot hash: the same digest as createHash().update(prefix).update(attributes), without a
+    // Hash object per point (stream keys stored by earlier versions still match).
+    streamKey: hash('sha1', context.streamPrefix + canonicalAttributes(attributes)),
     temporality: context.temporality,
     startTimeUnixNano: common.start.toString(),
     timeUnixNano: common.time.toString(),
