@@ -192,7 +192,7 @@ export const errors = {
   }),
   LAT_ERR_AUTH_WRONG_KIND: defineError('LAT_ERR_AUTH_WRONG_KIND', {
     statusCode: 403,
-    message: '%s should be sent with a %s key, instead got a %s key \'%s\'; use a key created with --kind %s',
+    message: '%s should be sent with a key of kind %s, instead got a key of kind %s \'%s\'; use a key created with --kind %s',
   }),
   LAT_ERR_AUTH_RATE_LIMITED: defineError('LAT_ERR_AUTH_RATE_LIMITED', {
     statusCode: 429,

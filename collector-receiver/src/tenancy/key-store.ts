@@ -115,8 +115,11 @@ export function createKeyStore(db: Db, options: KeyStoreOptions = {}): KeyStore 
       noteUsed(found.id);
       return found;
     },
-    countKeys() {
-      return countKeys(db);
+    async countKeys() {
+      const counts = await countKeys(db);
+      // Also primes authRequired(): known from startup on, even if the database then goes away.
+      required = { value: counts.total > 0, at: now() };
+      return counts;
     },
     invalidate() {
       cache.clear();

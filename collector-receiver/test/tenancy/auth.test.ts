@@ -51,7 +51,7 @@ describe.each(testBackends())('keys on a listening receiver (%s)', (backend) => 
 
     const wrongKind = await postTraces(r.url, { authorization: `Bearer ${readToken}` });
     expect(wrongKind.status).toBe(403);
-    expect(JSON.parse(wrongKind.body)).toEqual({ code: 7, message: expect.stringMatching(/^LAT_ERR_AUTH_WRONG_KIND: POST \/v1\/traces should be sent with a ingest key/) });
+    expect(JSON.parse(wrongKind.body)).toEqual({ code: 7, message: expect.stringMatching(/^LAT_ERR_AUTH_WRONG_KIND: POST \/v1\/traces should be sent with a key of kind ingest, instead got a key of kind read/) });
 
     // protobuf request → protobuf Status
     const proto = await fetch(`${r.url}/v1/traces`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body: new Uint8Array(0) });
