@@ -28,7 +28,9 @@ describe.each(testBackends())('API isolation between projects (%s)', (backend) =
     keys.aRead = await createKeyFor(r.t.db, 'alpha', 'read');
     keys.bIngest = await createKeyFor(r.t.db, 'beta', 'ingest');
     keys.bRead = await createKeyFor(r.t.db, 'beta', 'read');
+    // A's web gets two exports (6 requests), B's one (3): counts tell the projects apart too.
     await sendRequest(r.url, keys.aIngest, A);
+    await sendRequest(r.url, keys.aIngest, { ...A, traceId: hex(16) });
     await sendRequest(r.url, keys.aIngest, A_ONLY);
     await sendRequest(r.url, keys.bIngest, B);
   });
@@ -67,11 +69,14 @@ describe.each(testBackends())('API isolation between projects (%s)', (backend) =
     expect(asA.text).not.toContain(B.traceId);
   });
 
-  it('counts only its own project\'s requests of web in /metrics/stats (3 each: one histogram point of count 3)', async () => {
-    const asB = JSON.parse((await read(r.url, `/metrics/stats?service=web&${window()}`, keys.bRead)).text) as { requestCount: number };
-    const asA = JSON.parse((await read(r.url, `/metrics/stats?service=web&${window()}`, keys.aRead)).text) as { requestCount: number };
-    expect(asB.requestCount).toBe(3);
-    expect(asA.requestCount).toBe(3);
+  it('counts only its own project\'s requests of web in /metrics/stats and /metrics/timeseries (A 6, B 3)', async () => {
+    const stats = async (token: string) => (JSON.parse((await read(r.url, `/metrics/stats?service=web&${window()}`, token)).text) as { requestCount: number }).requestCount;
+    expect(await stats(keys.bRead)).toBe(3);
+    expect(await stats(keys.aRead)).toBe(6);
+    const series = async (token: string) => (JSON.parse((await read(r.url, `/metrics/timeseries?service=web&step=60&${window()}`, token)).text) as
+      { points: Array<{ requests: number }> }).points.reduce((sum, p) => sum + p.requests, 0);
+    expect(await series(keys.bRead)).toBe(3);
+    expect(await series(keys.aRead)).toBe(6);
   });
 
   it('shows each project its own routes, services, connections and requests', async () => {
