@@ -48,7 +48,11 @@ export async function upsertServices(tx: Queryable, names: readonly string[]): P
   return ids;
 }
 
-/** The id of a service by name, or null when it never sent anything. */
+/**
+ * The id of a service by name, or null when it never sent anything. Names are unique per project:
+ * the API calls this through its project-scoped Db (tenancy/with-project.ts), where row-level
+ * security leaves only the request's project's services; as the owner it may match several.
+ */
 export async function findServiceId(db: Queryable, name: string): Promise<string | null> {
   const result = await db.query<{ id: string }>('SELECT id::text AS id FROM services WHERE name = $1', [name]);
   return result.rows[0]?.id ?? null;
