@@ -176,6 +176,10 @@ export const errors = {
     statusCode: 404,
     message: 'keys revoke should name exactly one active key by its id or its prefix as keys list shows it, instead \'%s\' matched %s active keys; run lattice-receiver keys list',
   }),
+  LAT_ERR_CLI_DATABASE_IN_USE: defineError('LAT_ERR_CLI_DATABASE_IN_USE', {
+    statusCode: 409,
+    message: 'the embedded database in %s should be closed while keys runs on it, instead it is open (%s exists): a receiver is using it; stop that receiver and run the command again, or use DATABASE_URL; if no receiver runs (it was killed), delete that file',
+  }),
   // -- end CLI
   // AUTH: projects, keys, rate limits (tenancy/)
   LAT_ERR_AUTH_MISSING_INGEST_KEY: defineError('LAT_ERR_AUTH_MISSING_INGEST_KEY', {

@@ -3,9 +3,12 @@
  * (the same DATABASE_URL / LATTICE_DATA_DIR the receiver reads), migrated first.
  *
  * Exit codes: 0 done, 1 failed (database, unknown key), 2 bad arguments.
- * The embedded database (PGlite) is one process's at a time: run `keys` while the receiver using
- * that directory is stopped, or use DATABASE_URL.
+ * The embedded database (PGlite) is one process's at a time, and PGlite does not stop a second one
+ * from opening it: `keys` refuses (LAT_ERR_CLI_DATABASE_IN_USE) while the directory's
+ * postmaster.pid exists, which PGlite writes on open and removes on close.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { ReceiverConfig } from '../config.js';
 import { errors, LatticeError } from '../errors.js';
 import { migrate } from '../store/migrate.js';
@@ -89,6 +92,10 @@ export async function runKeysCli(argv: readonly string[], config: Pick<ReceiverC
   }
   let db: Db | undefined;
   try {
+    if (config.databaseUrl === undefined && config.dataDir !== ':memory:') {
+      const pidFile = join(config.dataDir, 'postmaster.pid');
+      if (existsSync(pidFile)) throw errors.LAT_ERR_CLI_DATABASE_IN_USE(config.dataDir, pidFile);
+    }
     db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, onError: () => {} });
     await migrate(db);
     io.out(await runKeysCommand(db, command));

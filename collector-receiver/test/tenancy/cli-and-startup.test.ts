@@ -5,6 +5,8 @@
  * The startup checks run the built receiver (dist/main.js) as users do.
  */
 import { spawn } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runKeysCli } from '../../src/cli/keys-command.js';
 import { parseKeysArgs } from '../../src/cli/keys-args.js';
@@ -96,6 +98,20 @@ describe.each(e2eBackends())('lattice-receiver keys and startup (%s)', (backend)
     expect(revoked.out).toMatch(/^Revoked key #\d+/);
     expect((await cli(storage, 'list')).out).toMatch(/ingest .* revoked \d{4}-/);
     expect((await cli(storage, 'revoke', key!)).code).toBe(1);
+  });
+
+  it.skipIf(backend !== 'pglite')('refuses to open an embedded database a receiver has open (postmaster.pid), which would corrupt it', async () => {
+    const pidFile = join(storage.config.dataDir, 'postmaster.pid');
+    writeFileSync(pidFile, '-42\n');
+    try {
+      const refused = await cli(storage, 'list');
+      expect(refused.code).toBe(1);
+      expect(refused.err).toContain('LAT_ERR_CLI_DATABASE_IN_USE');
+      expect(refused.err).toContain(pidFile);
+    } finally {
+      rmSync(pidFile, { force: true });
+    }
+    expect((await cli(storage, 'list')).code).toBe(0);
   });
 
   it('a receiver on HOST=0.0.0.0 starts once an active ingest key exists', async () => {
