@@ -127,6 +127,20 @@ describe.each(testBackends())('per-route rollups on %s', (backend) => {
     expect(routes.some((r) => r.callers.length > 0)).toBe(true);
   });
 
+  it('lattice_quantile over the 6-hour route rows answers what the API answers for that window', async () => {
+    const sql = await t.db.query<{ route: string; n: number; p50: number; p95: number; p99: number }>(
+      `SELECT route, sum(count)::int AS n, lattice_quantile(r, 0.5) AS p50, lattice_quantile(r, 0.95) AS p95,
+              lattice_quantile(r, 0.99) AS p99
+       FROM service_route_metrics r WHERE grain_seconds = 21600 AND minute = $1 GROUP BY route ORDER BY route`, [new Date(T0)]);
+    const api = await selectRouteStats(t.db, serviceId, T0, T0 + 6 * HOUR);
+    expect(sql.rows).toHaveLength(2);
+    for (const row of sql.rows) {
+      const r = api.find((x) => x.route === row.route)!;
+      expect(r.requestCount).toBe(row.n);
+      for (const [a, b] of [[r.p50Ms, row.p50], [r.p95Ms, row.p95], [r.p99Ms, row.p99]] as const) expect(a! / b).toBeCloseTo(1, 12);
+    }
+  });
+
   it('a timeseries at 6-hour steps reads 6-hour rows and puts each request in its step', async () => {
     const points = await selectTimeseries(t.db, serviceId, { fromMs: T0, toMs: T0 + 12 * HOUR, stepMs: 6 * HOUR });
     const first = Array.from({ length: 360 }, (_, i) => pointsOf(i)).flat().reduce((n, p) => n + p.count, 0);
