@@ -158,11 +158,15 @@ export const errors = {
   // CLI: the lattice-receiver command line (cli/)
   LAT_ERR_CLI_INVALID_ARG: defineError('LAT_ERR_CLI_INVALID_ARG', {
     statusCode: 400,
-    message: '%s should be %s, instead got \'%s\'; usage: lattice-receiver routes --service NAME [--window 1h] [--watch] [--url http://127.0.0.1:4318]',
+    message: '%s should be %s, instead got \'%s\'; usage: lattice-receiver routes --service NAME [--window 1h] [--watch] [--url http://127.0.0.1:4318] [--token TOKEN]',
   }),
   LAT_ERR_CLI_UNREACHABLE: defineError('LAT_ERR_CLI_UNREACHABLE', {
     statusCode: 503,
     message: 'a receiver should answer at %s, instead the request failed (%s); start one (npx lattice-receiver) or pass --url with the address of the running one',
+  }),
+  LAT_ERR_CLI_UNAUTHORIZED: defineError('LAT_ERR_CLI_UNAUTHORIZED', {
+    statusCode: 401,
+    message: 'the receiver at %s should be read with an active read token of the service\'s project, instead %s (it answered %s %s); pass --token TOKEN or set LATTICE_TOKEN to a read token created with: lattice-receiver keys create --project NAME --kind read',
   }),
   LAT_ERR_CLI_BAD_RESPONSE: defineError('LAT_ERR_CLI_BAD_RESPONSE', {
     statusCode: 502,

@@ -16,13 +16,19 @@ export interface RoutesOptions {
   watch: boolean;
   /** receiver base URL without a trailing slash */
   url: string;
+  /** A read token sent as `Authorization: Bearer …`: --token, else LATTICE_TOKEN; absent for an open receiver. */
+  token?: string;
+  /** Where the token came from, for error messages. */
+  tokenSource?: '--token' | 'LATTICE_TOKEN';
 }
 
-export const USAGE = `Usage: lattice-receiver routes --service NAME [--window 1h] [--watch] [--url ${DEFAULT_URL}]
+export const USAGE = `Usage: lattice-receiver routes --service NAME [--window 1h] [--watch] [--url ${DEFAULT_URL}] [--token TOKEN]
 
 Prints the routes of one service from a running receiver: method, route, requests, avg, p95 and
 p99 latency and error rate over the window (default ${DEFAULT_WINDOW}; 30s, 15m, 6h, 2d …).
 --watch refreshes the table in place every ${WATCH_INTERVAL_MS / 1000} s until Ctrl-C.
+--token (or the env LATTICE_TOKEN; the flag wins) is a read token of the service's project, needed
+once the receiver has keys: lattice-receiver keys create --project NAME --kind read.
 `;
 
 const UNIT_MS: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -48,9 +54,13 @@ function parseUrlOption(raw: string): string {
   return raw.replace(/\/+$/, '');
 }
 
-/** Parses argv after `routes`; `--opt value` and `--opt=value` both work. Returns 'help' for -h/--help. */
-export function parseRoutesArgs(argv: readonly string[]): RoutesOptions | 'help' {
+/**
+ * Parses argv after `routes`; `--opt value` and `--opt=value` both work. Returns 'help' for -h/--help.
+ * `env` supplies LATTICE_TOKEN when --token is not given (an empty value counts as unset).
+ */
+export function parseRoutesArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>> = {}): RoutesOptions | 'help' {
   let service: string | undefined;
+  let token: string | undefined;
   let window = DEFAULT_WINDOW;
   let url = DEFAULT_URL;
   let watch = false;
@@ -63,8 +73,8 @@ export function parseRoutesArgs(argv: readonly string[]): RoutesOptions | 'help'
     }
     const eq = arg.indexOf('=');
     const name = eq > 0 ? arg.slice(0, eq) : arg;
-    if (name !== '--service' && name !== '--window' && name !== '--url') {
-      throw errors.LAT_ERR_CLI_INVALID_ARG('an option', 'one of --service, --window, --watch, --url, --help', arg);
+    if (name !== '--service' && name !== '--window' && name !== '--url' && name !== '--token') {
+      throw errors.LAT_ERR_CLI_INVALID_ARG('an option', 'one of --service, --window, --watch, --url, --token, --help', arg);
     }
     let value: string | undefined;
     if (eq > 0) value = arg.slice(eq + 1);
@@ -76,8 +86,18 @@ export function parseRoutesArgs(argv: readonly string[]): RoutesOptions | 'help'
     if (value === undefined || value === '') throw errors.LAT_ERR_CLI_INVALID_ARG(name, 'followed by a value', '');
     if (name === '--service') service = value;
     else if (name === '--window') window = value;
+    else if (name === '--token') token = value;
     else url = value;
   }
   if (service === undefined) throw errors.LAT_ERR_CLI_INVALID_ARG('--service', 'given (the service.name of an app sending to the receiver)', '');
-  return { service, window, windowMs: parseWindowOption(window), watch, url: parseUrlOption(url) };
+  const options: RoutesOptions = { service, window, windowMs: parseWindowOption(window), watch, url: parseUrlOption(url) };
+  const fromEnv = env.LATTICE_TOKEN?.trim();
+  if (token !== undefined) {
+    options.token = token;
+    options.tokenSource = '--token';
+  } else if (fromEnv !== undefined && fromEnv !== '') {
+    options.token = fromEnv;
+    options.tokenSource = 'LATTICE_TOKEN';
+  }
+  return options;
 }

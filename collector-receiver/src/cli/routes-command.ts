@@ -1,9 +1,10 @@
 /**
- * `lattice-receiver routes --service NAME [--window 1h] [--watch] [--url …]`: the routes of one
- * service from a running receiver's HTTP API, as a table.
+ * `lattice-receiver routes --service NAME [--window 1h] [--watch] [--url …] [--token …]`: the routes
+ * of one service from a running receiver's HTTP API, as a table. A receiver with keys needs a read
+ * token (--token, or LATTICE_TOKEN), sent as `Authorization: Bearer …`.
  *
  * Exit codes: 0 printed (or Ctrl-C during --watch), 1 the receiver could not answer (unreachable,
- * unknown service, not a receiver), 2 bad arguments. With --watch the screen is cleared and the
+ * unknown service, not a receiver, no or a refused read token), 2 bad arguments. With --watch the screen is cleared and the
  * table redrawn every 2 s; a failed refresh shows the error in place and the next one retries
  * (a receiver restarting, a service not sending yet), so only Ctrl-C ends it.
  */
@@ -18,6 +19,8 @@ export interface CommandIo {
   now: () => number;
   /** Whether stdout is a terminal (watch mode hides/shows the cursor only then). */
   isTty: boolean;
+  /** Where LATTICE_TOKEN is read from (process.env). */
+  env: Readonly<Record<string, string | undefined>>;
 }
 
 const CLEAR_SCREEN = '\x1b[H\x1b[2J\x1b[3J';
@@ -29,6 +32,7 @@ const defaultIo: CommandIo = {
   err: (text) => { process.stderr.write(text); },
   now: Date.now,
   isTty: process.stdout.isTTY === true,
+  env: process.env,
 };
 
 function describeError(err: unknown): string {
@@ -37,7 +41,9 @@ function describeError(err: unknown): string {
 
 async function render(options: RoutesOptions, io: CommandIo, signal?: AbortSignal): Promise<string> {
   const toMs = io.now();
-  const answer = await fetchRoutes(options.url, options.service, toMs - options.windowMs, toMs, signal);
+  const answer = await fetchRoutes(options.url, options.service, toMs - options.windowMs, toMs, {
+    signal, token: options.token, tokenSource: options.tokenSource,
+  });
   return toRoutesTable(answer, `last ${options.window}`);
 }
 
@@ -45,7 +51,7 @@ async function render(options: RoutesOptions, io: CommandIo, signal?: AbortSigna
 export async function runRoutesCommand(argv: readonly string[], io: CommandIo = defaultIo, signal?: AbortSignal): Promise<number> {
   let options: RoutesOptions | 'help';
   try {
-    options = parseRoutesArgs(argv);
+    options = parseRoutesArgs(argv, io.env);
   } catch (err) {
     io.err(`lattice: ${describeError(err)}\n`);
     return 2;

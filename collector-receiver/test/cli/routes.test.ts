@@ -11,15 +11,22 @@ import { parseRoutesArgs, parseWindowOption } from '../../src/cli/args.js';
 import { formatMs, formatRate, toRoutesTable } from '../../src/cli/routes-table.js';
 import { createTestDb, testBackends, type TestDb } from '../helpers/test-db.js';
 import { jsonServerSpan, jsonTraceRequest, nanosAgo } from '../fixtures/otlp.js';
+import { createKeyFor, hex, sendRequest, startTenancyReceiver, type TenancyReceiver } from '../tenancy/harness.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
 interface Run { code: number | null; stdout: string; stderr: string }
 
-/** Runs the built CLI; `untilStdout` sends SIGINT once stdout matches it (for --watch). */
-function runCli(args: string[], untilStdout?: (stdout: string) => boolean): Promise<Run> {
+/**
+ * Runs the built CLI; `untilStdout` sends SIGINT once stdout matches it (for --watch). LATTICE_TOKEN
+ * is the given one only (never one from the environment the tests run in).
+ */
+function runCli(args: string[], untilStdout?: (stdout: string) => boolean, latticeToken?: string): Promise<Run> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.LATTICE_TOKEN;
+  if (latticeToken !== undefined) env.LATTICE_TOKEN = latticeToken;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let stdout = '';
     let stderr = '';
     let signalled = false;
@@ -122,6 +129,70 @@ describe.each(testBackends())('lattice-receiver routes against a receiver on %s'
   });
 });
 
+describe.each(testBackends())('lattice-receiver routes against a receiver with keys on %s', (backend) => {
+  let r: TenancyReceiver;
+  let readToken = '';
+  let ingestKey = '';
+  let otherReadToken = '';
+  const unauthorized = (sent: string, answer: string) => `lattice: LAT_ERR_CLI_UNAUTHORIZED: the receiver at ${r.url} should be read with an active `
+    + `read token of the service's project, instead ${sent} (it answered ${answer}); pass --token TOKEN or set LATTICE_TOKEN to a read token `
+    + 'created with: lattice-receiver keys create --project NAME --kind read\n';
+
+  beforeAll(async () => {
+    r = await startTenancyReceiver(backend);
+    ingestKey = await createKeyFor(r.t.db, 'shop', 'ingest');
+    readToken = await createKeyFor(r.t.db, 'shop', 'read');
+    otherReadToken = await createKeyFor(r.t.db, 'elsewhere', 'read');
+    await sendRequest(r.url, ingestKey, { traceId: hex(16), service: 'checkout', route: '/pay', caller: 'web' });
+  }, 180_000);
+  afterAll(async () => {
+    await r?.close();
+  });
+
+  it('without a token exits 1 saying to pass a read token and how to create one', async () => {
+    const run = await runCli(['routes', '--service', 'checkout', '--url', r.url]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe(unauthorized('no token was sent', '401 LAT_ERR_AUTH_MISSING_READ_TOKEN'));
+  });
+
+  it('sends --token as a bearer token and prints the table', async () => {
+    const run = await runCli(['routes', '--service', 'checkout', '--url', r.url, '--token', readToken]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^checkout · last 1h \(.+\) · 1 routes?, \d+ requests?\n/);
+    expect(run.stdout).toMatch(/\nGET\s+\/pay\s+\d/);
+  });
+
+  it('reads LATTICE_TOKEN when --token is not given', async () => {
+    const run = await runCli(['routes', '--service', 'checkout', `--url=${r.url}`], undefined, readToken);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/\nGET\s+\/pay\s+\d/);
+  });
+
+  it('lets --token win over LATTICE_TOKEN, both ways', async () => {
+    const flagRead = await runCli(['routes', '--service', 'checkout', '--url', r.url, `--token=${readToken}`], undefined, ingestKey);
+    expect(flagRead.code).toBe(0);
+    const flagIngest = await runCli(['routes', '--service', 'checkout', '--url', r.url, '--token', ingestKey], undefined, readToken);
+    expect(flagIngest.code).toBe(1);
+    expect(flagIngest.stderr).toBe(unauthorized(`the token ${ingestKey.slice(0, 16)}… (from --token) was refused`, '403 LAT_ERR_AUTH_WRONG_KIND'));
+    expect(flagIngest.stderr).not.toContain(ingestKey);
+  });
+
+  it('names LATTICE_TOKEN when the token from it is unknown', async () => {
+    const run = await runCli(['routes', '--service', 'checkout', '--url', r.url], undefined, 'lat_read_notakeyatall');
+    expect(run.code).toBe(1);
+    expect(run.stderr).toBe(unauthorized('the token lat_read_notakey… (from LATTICE_TOKEN) was refused', '401 LAT_ERR_AUTH_UNKNOWN_KEY'));
+  });
+
+  it("with another project's read token the service is unknown (its project's data only)", async () => {
+    const run = await runCli(['routes', '--service', 'checkout', '--url', r.url, '--token', otherReadToken]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('LAT_ERR_API_UNKNOWN_SERVICE');
+  });
+});
+
 describe('lattice-receiver routes without a receiver', () => {
   it('exits 1 saying how to start one or where to point --url', async () => {
     // A port that was just free: nothing listens there.
@@ -140,7 +211,8 @@ describe('lattice-receiver routes without a receiver', () => {
     [['routes'], '--service should be given'],
     [['routes', '--service', 'a', '--window', '5x'], "--window should be a duration from 1s to 90d like 30s, 15m, 1h or 2d, instead got '5x'"],
     [['routes', '--service', 'a', '--url', 'ftp://x'], "--url should be an http(s) URL"],
-    [['routes', '--service', 'a', '--colour'], "an option should be one of --service, --window, --watch, --url, --help, instead got '--colour'"],
+    [['routes', '--service', 'a', '--colour'], "an option should be one of --service, --window, --watch, --url, --token, --help, instead got '--colour'"],
+    [['routes', '--service', 'a', '--token'], "--token should be followed by a value, instead got ''"],
   ])('exits 2 naming the bad option for %j', async (args, message) => {
     const run = await runCli(args);
     expect(run.code).toBe(2);
@@ -156,6 +228,9 @@ describe('routes command parts', () => {
       service: 'a b', window: '15m', windowMs: 900_000, watch: true, url: 'http://h:1',
     });
     expect(parseRoutesArgs(['--help'])).toBe('help');
+    expect(parseRoutesArgs(['--service', 'a'], { LATTICE_TOKEN: ' lat_read_env ' })).toMatchObject({ token: 'lat_read_env', tokenSource: 'LATTICE_TOKEN' });
+    expect(parseRoutesArgs(['--service', 'a', '--token', 'lat_read_flag'], { LATTICE_TOKEN: 'lat_read_env' })).toMatchObject({ token: 'lat_read_flag', tokenSource: '--token' });
+    expect(parseRoutesArgs(['--service', 'a'], { LATTICE_TOKEN: '' })).not.toHaveProperty('token');
     expect(parseWindowOption('2d')).toBe(172_800_000);
     expect(() => parseWindowOption('0s')).toThrow(/--window should be/);
     expect(() => parseWindowOption('91d')).toThrow(/--window should be/);
