@@ -74,9 +74,40 @@ describe('OpenAPI at /docs', () => {
     expect(stats.parameters?.map((p) => `${p.in}:${p.name}`)).toEqual(expect.arrayContaining(['query:service', 'query:from', 'query:to']));
   });
 
-  it('leaves the schema-less OTLP endpoints out of the query API document', async () => {
-    const doc = await (await fetch(`${base}/docs/json`)).json() as { paths: Record<string, unknown> };
-    expect(Object.keys(doc.paths)).not.toContain('/v1/traces');
-    expect(Object.keys(doc.paths)).not.toContain('/v1/metrics');
+  it('declares how to authenticate: read routes take a read token or the session cookie', async () => {
+    const doc = await (await fetch(`${base}/docs/json`)).json() as {
+      components: { securitySchemes: Record<string, Record<string, string>> };
+      paths: Record<string, Record<string, { security?: Array<Record<string, string[]>> }>>;
+    };
+    const schemes = doc.components.securitySchemes;
+    expect(schemes.readToken).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(schemes.sessionCookie).toMatchObject({ type: 'apiKey', in: 'cookie', name: 'lattice_session' });
+    expect(schemes.ingestKey).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(schemes.ingestKeyHeader).toMatchObject({ type: 'apiKey', in: 'header', name: 'x-lattice-key' });
+    expect(schemes.readToken!.description).toContain('lattice-receiver keys create --project NAME --kind read');
+    expect(schemes.ingestKey!.description).toContain('lattice-receiver keys create --project NAME --kind ingest');
+    for (const path of DOCUMENTED_ROUTES) {
+      expect(doc.paths[path]!.get!.security, path).toEqual([{ readToken: [] }, { sessionCookie: [] }]);
+    }
+  });
+
+  it('documents POST /v1/traces and /v1/metrics with an ingest key, their encodings and auth answers', async () => {
+    const doc = await (await fetch(`${base}/docs/json`)).json() as {
+      paths: Record<string, Record<string, {
+        security?: Array<Record<string, string[]>>;
+        requestBody?: { content: Record<string, unknown> };
+        responses: Record<string, { description?: string }>;
+      }>>;
+    };
+    for (const path of ['/v1/traces', '/v1/metrics']) {
+      // Only POST: the 405 answers to other methods are not operations.
+      expect(Object.keys(doc.paths[path] ?? {}), path).toEqual(['post']);
+      const post = doc.paths[path]!.post!;
+      expect(post.security, path).toEqual([{ ingestKey: [] }, { ingestKeyHeader: [] }]);
+      expect(Object.keys(post.requestBody!.content).sort()).toEqual(['application/json', 'application/x-protobuf']);
+      expect(Object.keys(post.responses).sort()).toEqual(['200', '400', '401', '403', '429', '503']);
+      expect(post.responses['401']!.description).toContain('LAT_ERR_AUTH_MISSING_INGEST_KEY');
+    }
+    expect(Object.keys(doc.paths)).not.toContain('/healthz');
   });
 });
