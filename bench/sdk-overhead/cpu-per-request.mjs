@@ -44,7 +44,7 @@ const profDir = path.join(repoRoot, 'bench', 'results', 'cpu-prof');
 if (profile) mkdirSync(profDir, { recursive: true });
 
 const registerA = path.join(repoRoot, 'sdk', 'dist', 'register.js');
-const registerB = process.env.CPU_PRELOAD_B;
+const registerB = process.env.CPU_PRELOAD_B && path.resolve(process.env.CPU_PRELOAD_B);
 const sampled = { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' };
 const allVariants = [
   { id: 'plain', preload: undefined, env: {} },

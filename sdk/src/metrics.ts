@@ -4,8 +4,8 @@
  *
  * instrumentation-http's own duration metric cannot carry the caller or our route template, and
  * it would count a request twice, so its meter is a no-op (see `sdk.ts`); `server-requests.ts`
- * records the one histogram for every request, sampled or not, so traces can be sampled at 10 %
- * while every request is counted.
+ * records the one histogram (`duration-histogram.ts`) for every request, sampled or not, so
+ * traces can be sampled at 10 % while every request is counted.
  */
 import type { IncomingMessage } from 'node:http';
 import type { Attributes } from '@opentelemetry/api';
@@ -63,36 +63,59 @@ export function routeFor(req: IncomingMessage, rpc: RPCMetadata | undefined): st
 const ABORTED = 'aborted';
 
 /**
- * Attribute objects for the duration histogram, one per (method, route, status), built once and
- * reused: sdk-metrics keeps the object it is handed, and a hello-world request would otherwise
- * allocate one per request. Requests with a caller or cut short get a fresh object: the caller
- * comes from the request's baggage (any value a client sends), so caching it would let clients
- * grow the cache without bound. Routes and statuses are bounded (templates, `(unmatched)`, 100-599)
- * and methods are normalised, so the cache is too.
+ * Attribute objects for the duration histogram, one per (method, route, status[, caller]), built
+ * once and reused: `DurationHistogram` finds a series by the object itself, and a hello-world
+ * request would otherwise allocate one per request. Routes and statuses are bounded (templates,
+ * `(unmatched)`, 100-599) and methods are normalised, so the caller-less cache is too. The caller
+ * comes from the request's baggage (any value a client sends), so at most
+ * `MAX_CACHED_CALLER_SERIES` caller series are cached; beyond that, and for requests cut short,
+ * each request gets a fresh object (the histogram then looks it up by content).
  */
+export const MAX_CACHED_CALLER_SERIES = 1000;
+
+type SeriesCache = Map<string, Map<string, Map<number, Attributes>>>;
+
 export class DurationAttributes {
-  private readonly cache = new Map<string, Map<string, Map<number, Attributes>>>();
+  private readonly cache: SeriesCache = new Map();
+  private readonly byCaller = new Map<string, SeriesCache>();
+  private callerSeries = 0;
 
   get(method: string, route: string, status: number, caller: string | undefined, aborted: boolean): Attributes {
-    if (caller !== undefined || aborted) {
-      const attributes: Attributes = {
-        'http.request.method': method,
-        'http.route': route,
-        'http.response.status_code': status,
-      };
-      if (caller !== undefined) attributes[CALLER_ATTRIBUTE] = caller;
-      if (aborted) attributes['error.type'] = ABORTED;
-      return attributes;
+    if (aborted) return this.build(method, route, status, caller, true);
+    if (caller === undefined) return this.lookup(this.cache, method, route, status, undefined);
+    let cache = this.byCaller.get(caller);
+    if (cache === undefined) {
+      if (this.callerSeries >= MAX_CACHED_CALLER_SERIES) return this.build(method, route, status, caller, false);
+      this.byCaller.set(caller, (cache = new Map()));
     }
-    let byRoute = this.cache.get(method);
-    if (byRoute === undefined) this.cache.set(method, (byRoute = new Map()));
+    return this.lookup(cache, method, route, status, caller);
+  }
+
+  private lookup(cache: SeriesCache, method: string, route: string, status: number, caller: string | undefined): Attributes {
+    let byRoute = cache.get(method);
+    if (byRoute === undefined) cache.set(method, (byRoute = new Map()));
     let byStatus = byRoute.get(route);
     if (byStatus === undefined) byRoute.set(route, (byStatus = new Map()));
     let attributes = byStatus.get(status);
     if (attributes === undefined) {
-      attributes = Object.freeze({ 'http.request.method': method, 'http.route': route, 'http.response.status_code': status });
+      if (caller !== undefined) {
+        if (this.callerSeries >= MAX_CACHED_CALLER_SERIES) return this.build(method, route, status, caller, false);
+        this.callerSeries++;
+      }
+      attributes = Object.freeze(this.build(method, route, status, caller, false));
       byStatus.set(status, attributes);
     }
+    return attributes;
+  }
+
+  private build(method: string, route: string, status: number, caller: string | undefined, aborted: boolean): Attributes {
+    const attributes: Attributes = {
+      'http.request.method': method,
+      'http.route': route,
+      'http.response.status_code': status,
+    };
+    if (caller !== undefined) attributes[CALLER_ATTRIBUTE] = caller;
+    if (aborted) attributes['error.type'] = ABORTED;
     return attributes;
   }
 }

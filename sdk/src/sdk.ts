@@ -8,7 +8,8 @@
  *    OTEL_RESOURCE_ATTRIBUTES without our warnings, and add host/process attributes including
  *    the full command line);
  *  - spanProcessors (caller processor + batch exporter), sampler, textMapPropagator;
- *  - metricReaders (one periodic reader) and views (the exponential-histogram view);
+ *  - metricReaders: one periodic reader, whose `metricProducers` include the SDK's own
+ *    duration histogram (`duration-histogram.ts`);
  *  - logRecordProcessors: [] — without it NodeSDK 0.223 builds an OTLP log exporter from
  *    OTEL_LOGS_EXPORTER (default `otlp`) and registers a global LoggerProvider, so any log
  *    record emitted through @opentelemetry/api-logs would be POSTed to /v1/logs;
@@ -29,7 +30,7 @@ import { ExpressInstrumentation } from '@opentelemetry/instrumentation-express';
 import { HttpInstrumentation } from '@opentelemetry/instrumentation-http';
 import { UndiciInstrumentation } from '@opentelemetry/instrumentation-undici';
 import { defaultResource, resourceFromAttributes } from '@opentelemetry/resources';
-import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { InstrumentType, PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import {
   AlwaysOffSampler,
@@ -42,6 +43,7 @@ import type { Sampler } from '@opentelemetry/sdk-trace-base';
 import { createCallerPropagator, CallerSpanProcessor } from './caller';
 import { exportError } from './errors';
 import { ExpressRouteInstrumentation } from './express-route';
+import { DurationHistogram } from './duration-histogram';
 import { METER_NAME, SERVER_DURATION_METRIC, SERVER_DURATION_VIEW } from './metrics';
 import { instrumentServerRequests } from './server-requests';
 import type { LatticeConfig, SamplerName, TemporalityPreference } from './types';
@@ -125,6 +127,17 @@ export function startSdk(config: LatticeConfig): RunningSdk {
     temporalityPreference: toTemporality(config.temporality),
   };
   const metricExporter = json ? new OTLPMetricExporterJson(metricOptions) : new OTLPMetricExporterProto(metricOptions);
+  const aggregation = SERVER_DURATION_VIEW.aggregation as { options: { maxSize: number; recordMinMax: boolean } };
+  const durations = new DurationHistogram({
+    name: SERVER_DURATION_METRIC,
+    description: 'Duration of HTTP server requests.',
+    unit: 's',
+    scopeName: METER_NAME,
+    // The exporter's answer for histograms: DELTA for delta and lowmemory, else CUMULATIVE.
+    temporality: metricExporter.selectAggregationTemporality(InstrumentType.HISTOGRAM),
+    maxSize: aggregation.options.maxSize,
+    recordMinMax: aggregation.options.recordMinMax,
+  });
 
   // Incoming requests are handled by `server-requests.ts`; instrumentation-http does outgoing.
   const http = new HttpInstrumentation({ disableIncomingRequestInstrumentation: true });
@@ -149,9 +162,9 @@ export function startSdk(config: LatticeConfig): RunningSdk {
         exporter: metricExporter,
         exportIntervalMillis: config.metricExportIntervalMs,
         exportTimeoutMillis: config.exportTimeoutMs,
+        metricProducers: [durations],
       }),
     ],
-    views: [SERVER_DURATION_VIEW],
     logRecordProcessors: [],
     instrumentations,
   });
@@ -162,13 +175,10 @@ export function startSdk(config: LatticeConfig): RunningSdk {
   const tracerProvider = globalTracerProvider.getDelegate?.() ?? globalTracerProvider;
   instrumentServerRequests({
     tracer: tracerProvider.getTracer(METER_NAME, LATTICE_VERSION),
-    histogram: metrics.getMeterProvider().getMeter(METER_NAME).createHistogram(SERVER_DURATION_METRIC, {
-      description: 'Duration of HTTP server requests.',
-      unit: 's',
-    }),
+    histogram: durations,
   });
   // NodeSDK hands the global MeterProvider to every instrumentation; the SDK records the one
-  // duration histogram itself (`metrics.ts`), so the instrumentations' own metrics stay off.
+  // duration histogram itself (`duration-histogram.ts`), so the instrumentations' own metrics stay off.
   for (const instrumentation of instrumentations) instrumentation.setMeterProvider(noopMeterProvider);
 
   return {
