@@ -101,7 +101,7 @@ function isReadRoute(url: string | undefined): boolean {
 
 /**
  * Registers, on the root instance and before any route: the request context for every request,
- * the read-token check of the read routes, and POST/DELETE /auth/session.
+ * the read-token check of the read routes, and GET/POST/DELETE /auth/session.
  */
 export function registerAuth(app: FastifyInstance, options: { keyStore: KeyStore }): void {
   const { keyStore } = options;
@@ -135,6 +135,32 @@ export function registerAuth(app: FastifyInstance, options: { keyStore: KeyStore
       await tenantOfKey(keyStore, found.key, 'read', 'POST /auth/session');
       void reply.header('set-cookie', `${SESSION_COOKIE}=${found.key}; ${cookieAttributes(request)}`);
       return reply.code(204).send();
+    } catch (err) {
+      return sendError(reply, err);
+    }
+  });
+  // What the dashboard needs to offer "Sign out": whether keys are required at all, and whether
+  // this browser's cookie holds an active read token. Never 401: it is asked before signing in.
+  app.get('/auth/session', {
+    schema: {
+      summary: 'Whether reads need a token, and whether the session cookie holds an active read token',
+      response: {
+        200: {
+          type: 'object',
+          required: ['auth', 'signedIn'],
+          properties: {
+            auth: { type: 'string', enum: ['open', 'required'], description: 'open: no key exists, reads need no token' },
+            signedIn: { type: 'boolean', description: 'the lattice_session cookie holds an active read token' },
+          },
+        },
+      },
+    },
+  }, async (request, reply) => {
+    try {
+      if (!(await keyStore.authRequired())) return { auth: 'open', signedIn: false };
+      const cookie = sessionCookieOf(request);
+      const stored = cookie === undefined ? null : await keyStore.lookup(cookie);
+      return { auth: 'required', signedIn: stored !== null && stored.kind === 'read' };
     } catch (err) {
       return sendError(reply, err);
     }

@@ -2,6 +2,8 @@
 // shows a form for a read token (lat_read_…) and POSTs it to /auth/session, which sets an HttpOnly
 // cookie; fetches and the live EventSource then carry it. Plain DOM, text nodes only; no inline
 // script (the CSP is unchanged: the form is submitted by fetch, never by navigation).
+// Signed in by the cookie, the header shows "Sign out": DELETE /auth/session, then a reload, which
+// the API answers 401 again, so the token form comes back.
 import { el } from './dom.js';
 
 let shown = false;
@@ -56,4 +58,31 @@ async function submit(token, status) {
   let body = null;
   try { body = await res.json(); } catch { /* not JSON */ }
   status.textContent = `${body?.code ?? res.status}: ${body?.message ?? res.statusText}`;
+}
+
+/**
+ * Adds "Sign out" to the page header when keys are required and this browser's cookie holds an
+ * active read token (GET /auth/session). Open receivers and older ones (404) show nothing.
+ */
+export async function mountSignOut() {
+  /** @type {{ auth?: string, signedIn?: boolean } | null} */
+  let session = null;
+  try {
+    const res = await fetch('/auth/session', { headers: { accept: 'application/json' } });
+    if (res.ok) session = await res.json();
+  } catch { /* the receiver is away: the live state already says so */ }
+  if (session?.auth !== 'required' || session.signedIn !== true) return;
+  const slot = document.getElementById('session');
+  if (!slot || slot.querySelector('#sign-out')) return;
+  const button = el('button', { type: 'button', id: 'sign-out', class: 'sign-out', onclick: () => { void signOut(button); } }, 'Sign out');
+  slot.replaceChildren(button);
+}
+
+/** @param {HTMLElement} button */
+async function signOut(button) {
+  button.setAttribute('disabled', '');
+  try {
+    await fetch('/auth/session', { method: 'DELETE' });
+  } catch { /* reload anyway: the page shows what the receiver answers */ }
+  window.location.reload();
 }

@@ -1,5 +1,6 @@
 // Entry: hash routes (#/, #/service/NAME, #/trace/ID), the live connection, and a slow tick that
 // keeps "last seen" and staleness (grey lights) current when nothing is being committed.
+import { mountSignOut } from './auth.js';
 import { el, link, serviceHref, setText } from './dom.js';
 import { connectLive } from './live.js';
 import { mountOverview } from './overview.js';
@@ -64,3 +65,5 @@ connectLive({
 });
 
 setInterval(() => { void view?.refresh(null); }, TICK_MS);
+
+void mountSignOut();
