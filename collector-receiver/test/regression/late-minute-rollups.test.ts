@@ -63,6 +63,19 @@ describe.each(testBackends())('1m rows arriving long after their period was roll
     expect(route!.p99Ms).toBeGreaterThan(800);
   });
 
+  it('reach the 6-hour route row too once its period is built', async () => {
+    await write(Array.from({ length: 6 }, (_, h) => at(h * 60 + 5, `h-${h}`, [10])));
+    await t.db.transaction((tx) => rollUp(tx, { nowMs: T0 + 7 * HOUR }));
+    const sixHours = async () => (await t.db.query<{ n: number }>(
+      'SELECT sum(count)::int AS n FROM service_route_metrics WHERE grain_seconds = 21600')).rows[0]!.n;
+    expect(await sixHours()).toBe(6);
+    await write([at(10, 'late', [20, 30])]);
+    await t.db.transaction((tx) => rollUp(tx, { nowMs: T0 + 7 * HOUR + 30_000 }));
+    expect(await sixHours()).toBe(8);
+    const id = (await t.db.query<{ id: string }>('SELECT id::text AS id FROM services')).rows[0]!.id;
+    expect((await selectRouteStats(t.db, id, T0, T0 + 6 * HOUR))[0]!.requestCount).toBe(8);
+  });
+
   it('notes nothing for rows of periods not rolled up yet', async () => {
     await write([at(0, 's-0', [10])]);
     await t.db.transaction((tx) => rollUp(tx, { nowMs: T0 + 20 * MIN }));

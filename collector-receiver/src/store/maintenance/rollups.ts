@@ -71,7 +71,7 @@ const LEVELS: Record<Grain, Level> = {
   minutes: { grain: 'minutes', source: 'service_metrics_1m', target: 'service_rollup_minutes', period: '1 hour', periodMs: 3_600_000, lookback: '15 minutes', byRoute: false },
   route_5m: { grain: 'route_5m', source: 'service_metrics_5m', target: 'service_route_metrics', targetGrainSeconds: 300, period: '5 minutes', periodMs: 300_000, lookback: '15 minutes', byRoute: true },
   route_1h: { grain: 'route_1h', source: 'service_metrics_1h', target: 'service_route_metrics', targetGrainSeconds: 3600, period: '1 hour', periodMs: 3_600_000, lookback: '1 hour', byRoute: true },
-  route_6h: { grain: 'route_6h', source: 'service_route_metrics', sourceWhere: 'grain_seconds = 3600', target: 'service_route_metrics', targetGrainSeconds: 21_600, period: '6 hours', periodMs: 21_600_000, lookback: '6 hours', byRoute: true },
+  route_6h: { grain: 'route_6h', source: 'service_route_metrics', sourceWhere: 'grain_seconds = 3600', target: 'service_route_metrics', targetGrainSeconds: 21_600, period: '6 hours', periodMs: 21_600_000, lookback: '0 hours', byRoute: true },
 };
 
 /**
@@ -103,6 +103,13 @@ export async function rollUp(tx: Queryable, options: RollupOptions = {}): Promis
   if (hour.rolledTo !== null) {
     const routeHour = await rollLevel(tx, LEVELS.route_1h, hour.rolledTo);
     routeRows += routeHour.rows;
+    // 6-hour rows are not re-rolled on every pass (6 hourly rows per route: ~2 s a pass at 10 M
+    // requests/day, bench/query): only the built periods whose hourly rows this pass changed.
+    const built6h = (await watermark(tx, 'route_6h'))?.getTime() ?? -Infinity;
+    const changed6h = new Set([...routeHour.changed].map((t) => floorTo(new Date(t), 21_600_000).getTime()));
+    for (const p of [...changed6h].sort()) {
+      if (p + 21_600_000 <= built6h) routeRows += await rollRange(tx, LEVELS.route_6h, new Date(p), new Date(p + 21_600_000), new Set());
+    }
     if (routeHour.rolledTo !== null) routeRows += (await rollLevel(tx, LEVELS.route_6h, floorTo(routeHour.rolledTo, 21_600_000))).rows;
   }
   const late = await rollLatePeriods(tx);
@@ -128,7 +135,7 @@ function sourceWhere(level: Level): string {
 }
 
 /** Rolls [watermark − lookback, closedTo) of one level, then moves its watermark to closedTo. */
-async function rollLevel(tx: Queryable, level: Level, closedTo: Date): Promise<{ rows: number; rolledTo: Date | null }> {
+async function rollLevel(tx: Queryable, level: Level, closedTo: Date): Promise<{ rows: number; rolledTo: Date | null; changed: Set<number> }> {
   const current = await watermark(tx, level.grain);
   if (current !== null && current.getTime() > closedTo.getTime()) closedTo = current; // never move back
   // Start: the lookback behind the watermark, skipping ahead to the first finer row (gaps, first run).
@@ -138,16 +145,17 @@ async function rollLevel(tx: Queryable, level: Level, closedTo: Date): Promise<{
     [current, level.period, level.lookback, closedTo]);
   let from = start.rows[0]!.t;
   let rows = 0;
+  const changed = new Set<number>();
   const chunkMs = Math.max(CHUNK_HOURS * 3_600_000, level.periodMs);
   while (from !== null && from.getTime() < closedTo.getTime()) {
     const to = new Date(Math.min(from.getTime() + chunkMs, closedTo.getTime()));
-    rows += await rollRange(tx, level, from, to);
+    rows += await rollRange(tx, level, from, to, changed);
     from = to;
   }
-  if (current === null && start.rows[0]!.t === null) return { rows, rolledTo: null }; // nothing ever arrived
+  if (current === null && start.rows[0]!.t === null) return { rows, rolledTo: null, changed }; // nothing ever arrived
   await tx.query(`UPDATE lattice_rollup_watermarks SET rolled_to = $2, updated_at = now() WHERE grain = $1`,
     [level.grain, closedTo]);
-  return { rows, rolledTo: closedTo };
+  return { rows, rolledTo: closedTo, changed };
 }
 
 /**
@@ -171,7 +179,7 @@ async function rollLatePeriods(tx: Queryable): Promise<{ periods: number; rows5m
       const to = Math.min(from + level.periodMs, marks.get(grain)!);
       if (from >= to || done.has(`${grain}@${from}`)) continue;
       done.add(`${grain}@${from}`);
-      const n = await rollRange(tx, level, new Date(from), new Date(to));
+      const n = await rollRange(tx, level, new Date(from), new Date(to), new Set());
       if (grain === '5m') out.rows5m += n;
       else if (grain === '1h') out.rows1h += n;
       else if (grain !== 'minutes') out.routeRows += n;
@@ -181,10 +189,14 @@ async function rollLatePeriods(tx: Queryable): Promise<{ periods: number; rows5m
   return out;
 }
 
-/** Recomputes the target rows of [from, to) from the finer rows. */
-async function rollRange(tx: Queryable, level: Level, from: Date, to: Date): Promise<number> {
+/**
+ * Recomputes the target rows of [from, to) from the finer rows; adds the periods written (epoch
+ * ms) to `changed` (route_1h only: what route_6h rebuilds).
+ */
+async function rollRange(tx: Queryable, level: Level, from: Date, to: Date, changed: Set<number>): Promise<number> {
   if (level.grain === 'minutes') return rollMinutes(tx, from, to);
-  const result = await tx.query(mergeSql(level), [from, to, level.period]);
+  const result = await tx.query<{ minute: Date }>(mergeSql(level), [from, to, level.period]);
+  for (const r of result.rows) changed.add(new Date(r.minute).getTime());
   return result.rowCount;
 }
 
@@ -291,5 +303,6 @@ function mergeSql(level: Level): string {
      ON CONFLICT (${targetKey}) DO UPDATE SET
        ${changed.split(', ').map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
      WHERE (${changed.split(', ').map((c) => `r.${c}`).join(', ')})
-       IS DISTINCT FROM (${changed.split(', ').map((c) => `EXCLUDED.${c}`).join(', ')})`;
+       IS DISTINCT FROM (${changed.split(', ').map((c) => `EXCLUDED.${c}`).join(', ')})${level.grain === 'route_1h' ? `
+     RETURNING r.minute` : ''}`;
 }
