@@ -24,20 +24,14 @@
  */
 import { InstrumentationBase, InstrumentationNodeModuleDefinition, InstrumentationNodeModuleFile } from '@opentelemetry/instrumentation';
 import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
+import { kPrefix, kRoute, slotOf } from './request-slot';
 import { joinMountPath, joinRoute, mountPathOfUseArgs, templateOf } from './route';
 
-const kPrefix = Symbol('lattice.route.prefix');
-const kRoute = Symbol('lattice.route');
 const kMountPath = Symbol('lattice.route.mountPath');
 const kCachePrefix = Symbol('lattice.route.cachePrefix');
 const kCacheTemplate = Symbol('lattice.route.cacheTemplate');
 
 type Next = (err?: unknown) => void;
-
-interface RoutedRequest {
-  [kPrefix]?: string;
-  [kRoute]?: string;
-}
 
 interface PatchedLayer {
   route?: { path: unknown };
@@ -46,34 +40,36 @@ interface PatchedLayer {
   [kCacheTemplate]?: string;
 }
 
-type LayerHandle = (this: PatchedLayer, req: RoutedRequest, res: unknown, next: Next) => unknown;
+type LayerHandle = (this: PatchedLayer, req: object, res: unknown, next: Next) => unknown;
 type UseFn = (this: { stack: PatchedLayer[] }, ...args: unknown[]) => unknown;
 
 /** The route template Express matched for this request, or undefined if none did. */
 export function routeOf(req: object): string | undefined {
-  return (req as RoutedRequest)[kRoute];
+  return slotOf(req)[kRoute];
 }
 
 function wrapLayerHandle(original: LayerHandle): LayerHandle {
   return function latticeLayerHandle(this: PatchedLayer, req, res, next) {
     const route = this.route;
     if (route !== undefined) {
-      const prefix = req[kPrefix] ?? '';
+      const slot = slotOf(req);
+      const prefix = slot[kPrefix] ?? '';
       let template = this[kCacheTemplate];
       if (template === undefined || this[kCachePrefix] !== prefix) {
         template = joinRoute(prefix, templateOf(route.path));
         this[kCachePrefix] = prefix;
         this[kCacheTemplate] = template;
       }
-      req[kRoute] = template;
+      slot[kRoute] = template;
       return original.call(this, req, res, next);
     }
     const mountPath = this[kMountPath];
     if (mountPath === undefined) return original.call(this, req, res, next);
-    const outer = req[kPrefix];
-    req[kPrefix] = joinMountPath(outer ?? '', mountPath);
+    const slot = slotOf(req);
+    const outer = slot[kPrefix];
+    slot[kPrefix] = joinMountPath(outer ?? '', mountPath);
     return original.call(this, req, res, function latticeLeaveMount(this: unknown, ...args: unknown[]) {
-      req[kPrefix] = outer;
+      slot[kPrefix] = outer;
       return (next as (...a: unknown[]) => unknown).apply(this, args);
     });
   };

@@ -34,10 +34,13 @@ import { RPCType, setRPCMetadata } from '@opentelemetry/core';
 import type { RPCMetadata } from '@opentelemetry/core';
 import { callerOf } from './caller';
 import { DurationAttributes, normalizeMethod, routeFor } from './metrics';
+import { kPrefix, kRequestSlot, kRoute } from './request-slot';
+import type { RouteSlot } from './request-slot';
 
-const kState = Symbol('lattice.request');
+const kState = kRequestSlot;
 
-interface RequestState {
+/** Also the request's route slot: the Express route capture writes the route here. */
+interface RequestState extends RouteSlot {
   start: number;
   ctx: Context;
   span: Span;
@@ -118,8 +121,8 @@ export function instrumentServerRequests({ tracer, histogram }: ServerRequestHoo
     const req = this.req as IncomingMessage & Tracked;
     const state = req[kState];
     if (state === undefined) return;
+    const route = routeFor(req, state.rpc); // reads the route from `state` (request-slot.ts)
     req[kState] = undefined;
-    const route = routeFor(req, state.rpc);
     const method = normalizeMethod(req.method);
     const aborted = !this.writableFinished;
     histogram.record(
@@ -151,7 +154,8 @@ export function instrumentServerRequests({ tracer, histogram }: ServerRequestHoo
       const span = tracer.startSpan(normalizeMethod(req.method), { kind: SpanKind.SERVER }, parent);
       const rpc: RPCMetadata = { type: RPCType.HTTP, span };
       const ctx = setRPCMetadata(trace.setSpan(parent, span), rpc);
-      const state: RequestState = { start, ctx, span, rpc, caller: callerOf(parent) };
+      // Route fields declared up front so every state object has one shape.
+      const state: RequestState = { start, ctx, span, rpc, caller: callerOf(parent), [kRoute]: undefined, [kPrefix]: undefined };
       // Only the request's events are wrapped (wrapIncomingEmit): the response's 'finish'/'close'
       // follow res.end(), which runs in the request's context, so they inherit it.
       req[kState] = state;
