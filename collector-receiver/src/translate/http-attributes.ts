@@ -56,7 +56,23 @@ export function isRouteTemplate(raw: string): boolean {
   return !raw.includes('://') && !raw.includes('?');
 }
 
-export function toHttpAttributes(attributes: IKeyValue[] | null | undefined): HttpAttributes {
+/**
+ * What one pass over the attributes found, before normalisation; the stable semconv name already
+ * preferred over the older one. Empty route and caller strings count as absent.
+ */
+export interface RawHttpAttributes {
+  method: string | undefined;
+  statusCode: number | undefined;
+  route: string | undefined;
+  caller: string | undefined;
+}
+
+/**
+ * The one scan of span and data-point attributes for the http.* keys and the caller. Hot: every
+ * span of every export passes here, so keys are rejected by their first character before any
+ * string comparison (most attributes are neither http.* nor the caller).
+ */
+export function scanHttpAttributes(attributes: IKeyValue[] | null | undefined): RawHttpAttributes {
   let stableMethod: string | undefined;
   let oldMethod: string | undefined;
   let stableStatus: number | undefined;
@@ -66,7 +82,16 @@ export function toHttpAttributes(attributes: IKeyValue[] | null | undefined): Ht
   if (Array.isArray(attributes)) {
     for (const kv of attributes) {
       const key = kv?.key;
-      if (typeof key !== 'string' || !key.startsWith('http.') && key !== CALLER_ATTRIBUTE) continue;
+      if (typeof key !== 'string') continue;
+      const first = key.charCodeAt(0);
+      if (first === 108 /* l */) {
+        if (key === CALLER_ATTRIBUTE) {
+          const value = kv.value?.stringValue;
+          if (typeof value === 'string' && value !== '') caller = value;
+        }
+        continue;
+      }
+      if (first !== 104 /* h */ || !key.startsWith('http.')) continue;
       const value = kv.value;
       switch (key) {
         case 'http.request.method':
@@ -82,21 +107,24 @@ export function toHttpAttributes(attributes: IKeyValue[] | null | undefined): Ht
           oldStatus = toHttpStatus(value);
           break;
         case 'http.route':
-          if (typeof value?.stringValue === 'string') route = value.stringValue;
-          break;
-        case CALLER_ATTRIBUTE:
-          if (typeof value?.stringValue === 'string' && value.stringValue !== '') caller = value.stringValue;
+          if (typeof value?.stringValue === 'string' && value.stringValue !== '') route = value.stringValue;
           break;
         default:
           break;
       }
     }
   }
+  return { method: stableMethod ?? oldMethod, statusCode: stableStatus ?? oldStatus, route, caller };
+}
+
+/** A data point's request key: method, route template (or UNMATCHED_ROUTE), status, caller. */
+export function toHttpAttributes(attributes: IKeyValue[] | null | undefined): HttpAttributes {
+  const raw = scanHttpAttributes(attributes);
   return {
-    method: normaliseMethod(stableMethod ?? oldMethod),
-    route: toWellFormed(normaliseRoute(route)),
-    statusCode: stableStatus ?? oldStatus ?? 0,
-    callerServiceName: caller === undefined ? null : toWellFormed(caller),
+    method: normaliseMethod(raw.method),
+    route: toWellFormed(normaliseRoute(raw.route)),
+    statusCode: raw.statusCode ?? 0,
+    callerServiceName: raw.caller === undefined ? null : toWellFormed(raw.caller),
   };
 }
 

@@ -13,7 +13,7 @@
  * Pure: `nowMs` is passed in.
  */
 import type { IExportTraceServiceRequest, IKeyValue, ISpan } from '../otlp/internal-types.js';
-import { CALLER_ATTRIBUTE, isRouteTemplate, normaliseMethod, OTHER_METHOD, toHttpStatus } from './http-attributes.js';
+import { CALLER_ATTRIBUTE, isRouteTemplate, normaliseMethod, OTHER_METHOD, scanHttpAttributes } from './http-attributes.js';
 import { RejectionCollector } from './rejections.js';
 import { UNMATCHED_ROUTE } from './rows.js';
 import type { Rejection, RequestRow, SpanKindName, SpanRow } from './rows.js';
@@ -271,61 +271,21 @@ function toSpanName(name: ISpan['name']): string {
 }
 
 /**
- * Fills the row's http* fields from the attributes in one pass (stable semconv names win over the
- * older ones; status, method and route shape by http-attributes.ts' helpers, as toHttpAttributes
- * reads duration points). Returns the caller (SERVER spans: `lattice.caller.service.name`) or null,
+ * Fills the row's http* fields from the attributes (one scanHttpAttributes pass, the same scan
+ * toHttpAttributes makes of duration points; method, status and route shape by the same helpers).
+ * Returns the caller (SERVER spans only: `lattice.caller.service.name`) or null,
  * or a problem when the route or the caller cannot be stored.
  */
 function readHttpAttributes(attributes: IKeyValue[] | null | undefined, row: SpanRow):
   { name: string | null; problem?: undefined } | { name?: undefined; problem: string } | null {
   const server = row.kind === 'server';
-  let stableMethod: string | undefined;
-  let oldMethod: string | undefined;
-  let stableStatus: number | undefined;
-  let oldStatus: number | undefined;
-  let route: string | undefined;
-  let caller: string | undefined;
-  if (Array.isArray(attributes)) {
-    for (const kv of attributes) {
-      const key = kv?.key;
-      // Cheap reject first: most attributes of most spans are not http.* (nor the caller).
-      if (typeof key !== 'string') continue;
-      const first = key.charCodeAt(0);
-      if (first === 108 /* l */) {
-        if (server && key === CALLER_ATTRIBUTE) {
-          const value = kv.value?.stringValue;
-          if (typeof value === 'string' && value !== '') caller = value;
-        }
-        continue;
-      }
-      if (first !== 104 /* h */ || !key.startsWith('http.')) continue;
-      const value = kv.value;
-      switch (key) {
-        case 'http.request.method':
-          if (typeof value?.stringValue === 'string') stableMethod = value.stringValue;
-          break;
-        case 'http.method':
-          if (typeof value?.stringValue === 'string') oldMethod = value.stringValue;
-          break;
-        case 'http.response.status_code':
-          stableStatus = toHttpStatus(value);
-          break;
-        case 'http.status_code':
-          oldStatus = toHttpStatus(value);
-          break;
-        case 'http.route':
-          if (typeof value?.stringValue === 'string' && value.stringValue !== '') route = value.stringValue;
-          break;
-        default:
-          break;
-      }
-    }
-  }
-  const method = stableMethod ?? oldMethod;
-  if (method !== undefined) row.httpMethod = normaliseMethod(method);
-  row.httpStatusCode = stableStatus ?? oldStatus ?? null;
+  const http = scanHttpAttributes(attributes);
+  if (http.method !== undefined) row.httpMethod = normaliseMethod(http.method);
+  row.httpStatusCode = http.statusCode ?? null;
   // A value that is plainly a URL, not a template, is no route; a SERVER span without one shows
   // UNMATCHED_ROUTE, the route its request is counted under.
+  let route = http.route;
+  const caller = server ? http.caller : undefined;
   if (route !== undefined && !isRouteTemplate(route)) route = undefined;
   if (route === undefined && server) route = UNMATCHED_ROUTE;
   if (route !== undefined) {
