@@ -5,18 +5,16 @@
  * recovers by itself. A PostgreSQL of the test's own (own-postgres.ts) is stopped with
  * `pg_ctl stop -m fast` and started again; the receiver is the real process (dist/main.js).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { SpanKind } from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { createPgDb } from '../../src/store/pg-db.js';
-import { spawnReceiver, type RunningProcess, type Storage } from '../e2e/harness.js';
-import { ownPostgresSkipReason, startOwnPostgres, type OwnPostgres } from '../helpers/own-postgres.js';
+import { spawnReceiver, type RunningProcess } from '../e2e/harness.js';
+import { ownPostgresSkipReason } from '../helpers/own-postgres.js';
+import { useOwnPostgres } from './own-postgres-suite.js';
 import { Ledger, runWorkers, sleep } from './ledger.js';
 
 /** Spans of a real SDK, for the official exporter. */
@@ -37,21 +35,8 @@ function sdkSpans(service: string, count: number): ReadableSpan[] {
 }
 
 describe.skipIf(ownPostgresSkipReason !== undefined)('database outage under load (own PostgreSQL)', () => {
-  let pg: OwnPostgres;
-  let dataDir: string;
-  beforeAll(async () => {
-    pg = await startOwnPostgres();
-    dataDir = mkdtempSync(join(tmpdir(), 'lattice-faults-'));
-  });
-  afterAll(async () => {
-    await pg?.destroy();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
-
-  const storage = (): Storage => ({
-    backend: 'postgres', env: { DATABASE_URL: pg.url, LATTICE_DATA_DIR: dataDir },
-    config: { databaseUrl: pg.url, dataDir }, async drop() {},
-  });
+  const own = useOwnPostgres();
+  const storage = own.storage;
 
   it('holds accepted exports, answers 503 + Retry-After once the buffer is full, loses and duplicates nothing, recovers by itself', async () => {
     // A small buffer (a trace export is 40 rows: 20 spans + 20 request rows) so that 16 senders
@@ -76,7 +61,7 @@ describe.skipIf(ownPostgresSkipReason !== undefined)('database outage under load
     try {
       while (ledger.acked.size < 20) await sleep(20);
       phase = 'down';
-      await pg.stop('fast');
+      await own.pg.stop('fast');
       // The receiver tells it is holding data for the database.
       await sleep(1000);
       const health = await fetch(`${receiver.url}/healthz`);
@@ -93,7 +78,7 @@ describe.skipIf(ownPostgresSkipReason !== undefined)('database outage under load
       const exported = new Promise<ExportResult>((resolve) => exporter.export(exporterSpans, resolve));
 
       await sleep(2500);
-      await pg.start();
+      await own.pg.start();
       phase = 'after';
       expect((await exported).code).toBe(ExportResultCode.SUCCESS);
       await exporter.shutdown();
@@ -108,7 +93,7 @@ describe.skipIf(ownPostgresSkipReason !== undefined)('database outage under load
     expect(health.writer).toMatchObject({ queuedRows: 0, databaseReachable: true });
     expect(await receiver.stop()).toBe(0);
 
-    const db = createPgDb({ connectionString: pg.url, max: 1 });
+    const db = createPgDb({ connectionString: own.pg.url, max: 1 });
     try {
       const tally = await ledger.tally(db);
       console.log(`[outage] traces ${JSON.stringify(tally.traces)} metrics ${JSON.stringify(tally.metrics)}; ${ledger.summary()}; ` +

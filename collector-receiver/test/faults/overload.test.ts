@@ -5,32 +5,18 @@
  * healthy, and recovers by itself. The real receiver process, with small limits so that a test's
  * load is "past capacity"; bench/faults measures RSS under 2× overload at the default limits.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createPgDb } from '../../src/store/pg-db.js';
-import { spawnReceiver, type Storage } from '../e2e/harness.js';
-import { ownPostgresSkipReason, startOwnPostgres, type OwnPostgres } from '../helpers/own-postgres.js';
+import { spawnReceiver } from '../e2e/harness.js';
+import { ownPostgresSkipReason } from '../helpers/own-postgres.js';
+import { useOwnPostgres } from './own-postgres-suite.js';
 import { Ledger, runWorkers, sleep } from './ledger.js';
 
 describe.skipIf(ownPostgresSkipReason !== undefined)('overload (own PostgreSQL)', () => {
-  let pg: OwnPostgres;
-  let dataDir: string;
-  beforeAll(async () => {
-    pg = await startOwnPostgres();
-    dataDir = mkdtempSync(join(tmpdir(), 'lattice-faults-'));
-  });
-  afterAll(async () => {
-    await pg?.destroy();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
+  const own = useOwnPostgres();
 
   it('sheds with 429/503 + Retry-After at bounded queues, keeps what it acknowledged, recovers by itself', async () => {
-    const receiver = await spawnReceiver({
-      backend: 'postgres', env: { DATABASE_URL: pg.url, LATTICE_DATA_DIR: dataDir },
-      config: { databaseUrl: pg.url, dataDir }, async drop() {},
-    }, {
+    const receiver = await spawnReceiver(own.storage(), {
       // ~20 kB per 50-span export, held in flight until committed: 48 senders are past 64 kB;
       // 100 rows per export: the queue holds 20.
       LATTICE_MAX_INFLIGHT_BYTES: String(64 * 1024), LATTICE_MAX_QUEUED_ROWS: '2000',
@@ -64,7 +50,7 @@ describe.skipIf(ownPostgresSkipReason !== undefined)('overload (own PostgreSQL)'
     expect((ledger.statuses.get(200) ?? 0) - before).toBe(10);
     expect(await receiver.stop()).toBe(0);
 
-    const db = createPgDb({ connectionString: pg.url, max: 1 });
+    const db = createPgDb({ connectionString: own.pg.url, max: 1 });
     try {
       const tally = await ledger.tally(db);
       console.log(`[overload] traces ${JSON.stringify(tally.traces)} metrics ${JSON.stringify(tally.metrics)}; under load: ${shedding}`);

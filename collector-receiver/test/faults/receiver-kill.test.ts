@@ -4,13 +4,11 @@
  * receiver dies while it holds exports for an unreachable database (those were never
  * acknowledged, so their senders still have them).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createPgDb } from '../../src/store/pg-db.js';
-import { spawnReceiver, type RunningProcess, type Storage } from '../e2e/harness.js';
-import { ownPostgresSkipReason, startOwnPostgres, type OwnPostgres } from '../helpers/own-postgres.js';
+import { spawnReceiver, type RunningProcess } from '../e2e/harness.js';
+import { ownPostgresSkipReason } from '../helpers/own-postgres.js';
+import { useOwnPostgres } from './own-postgres-suite.js';
 import { Ledger, runWorkers, sleep } from './ledger.js';
 
 async function killHard(receiver: RunningProcess): Promise<void> {
@@ -20,20 +18,7 @@ async function killHard(receiver: RunningProcess): Promise<void> {
 }
 
 describe.skipIf(ownPostgresSkipReason !== undefined)('kill -9 of the receiver (own PostgreSQL)', () => {
-  let pg: OwnPostgres;
-  let dataDir: string;
-  beforeAll(async () => {
-    pg = await startOwnPostgres();
-    dataDir = mkdtempSync(join(tmpdir(), 'lattice-faults-'));
-  });
-  afterAll(async () => {
-    await pg?.destroy();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-  });
-  const storage = (): Storage => ({
-    backend: 'postgres', env: { DATABASE_URL: pg.url, LATTICE_DATA_DIR: dataDir },
-    config: { databaseUrl: pg.url, dataDir }, async drop() {},
-  });
+  const own = useOwnPostgres();  const storage = own.storage;
 
   async function check(ledger: Ledger, label: string): Promise<void> {
     // The receiver comes back on the same database, healthy …
@@ -41,7 +26,7 @@ describe.skipIf(ownPostgresSkipReason !== undefined)('kill -9 of the receiver (o
     expect((await fetch(`${restarted.url}/healthz`)).status).toBe(200);
     expect(await restarted.stop()).toBe(0);
     // … and every acknowledged span and point is there, once.
-    const db = createPgDb({ connectionString: pg.url, max: 1 });
+    const db = createPgDb({ connectionString: own.pg.url, max: 1 });
     try {
       const tally = await ledger.tally(db);
       console.log(`[${label}] traces ${JSON.stringify(tally.traces)} metrics ${JSON.stringify(tally.metrics)}; ${ledger.summary()}`);
@@ -77,7 +62,7 @@ describe.skipIf(ownPostgresSkipReason !== undefined)('kill -9 of the receiver (o
     const workers = runWorkers(8, () => stop, () => ledger.send(receiver.url, n++ % 2 === 0 ? 'traces' : 'metrics'));
     try {
       while (ledger.acked.size < 20) await sleep(20);
-      await pg.stop('fast');
+      await own.pg.stop('fast');
       await sleep(1000);
       const health = await (await fetch(`${receiver.url}/healthz`)).json() as { writer: { queuedRows: number } };
       expect(health.writer.queuedRows).toBeGreaterThan(0);
@@ -85,7 +70,7 @@ describe.skipIf(ownPostgresSkipReason !== undefined)('kill -9 of the receiver (o
     } finally {
       stop = true;
       await workers;
-      if (!pg.running) await pg.start();
+      if (!own.pg.running) await own.pg.start();
     }
     await check(ledger, 'kill -9 during an outage');
   }, 120_000);
