@@ -3,6 +3,7 @@
  * option, what it should be and what arrived.
  */
 import { errors } from '../errors.js';
+import { readOptionAt } from './option-value.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:4318';
 export const DEFAULT_WINDOW = '1h';
@@ -71,18 +72,11 @@ export function parseRoutesArgs(argv: readonly string[], env: Readonly<Record<st
       watch = true;
       continue;
     }
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    const { name, value, last } = readOptionAt(argv, i);
     if (name !== '--service' && name !== '--window' && name !== '--url' && name !== '--token') {
       throw errors.LAT_ERR_CLI_INVALID_ARG('an option', 'one of --service, --window, --watch, --url, --token, --help', arg);
     }
-    let value: string | undefined;
-    if (eq > 0) value = arg.slice(eq + 1);
-    else {
-      value = argv[i + 1];
-      if (value !== undefined && value.startsWith('--')) value = undefined;
-      else i++;
-    }
+    i = last;
     if (value === undefined || value === '') throw errors.LAT_ERR_CLI_INVALID_ARG(name, 'followed by a value', '');
     if (name === '--service') service = value;
     else if (name === '--window') window = value;

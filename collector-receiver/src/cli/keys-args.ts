@@ -3,6 +3,7 @@
  * the option, what it should be and what arrived.
  */
 import { errors } from '../errors.js';
+import { readOptionAt } from './option-value.js';
 import { KEY_KINDS, KEY_PREFIX_CHARS, type KeyKind } from '../tenancy/keys.js';
 
 export type KeysCommand =
@@ -43,16 +44,9 @@ function split(argv: readonly string[], allowed: readonly string[]): { options: 
       positional.push(arg);
       continue;
     }
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    const { name, value, last } = readOptionAt(argv, i);
     if (!allowed.includes(name)) throw errors.LAT_ERR_CLI_KEYS_INVALID_ARG('an option', `one of ${allowed.join(', ') || '(none)'}`, arg);
-    let value: string | undefined;
-    if (eq > 0) value = arg.slice(eq + 1);
-    else {
-      value = argv[i + 1];
-      if (value !== undefined && value.startsWith('--')) value = undefined;
-      else i++;
-    }
+    i = last;
     if (value === undefined || value === '') throw errors.LAT_ERR_CLI_KEYS_INVALID_ARG(name, 'followed by a value', '');
     options.set(name, value);
   }
