@@ -29,25 +29,18 @@
 //                under load" counts the 200s that arrived while the load was offered
 //   duplicates   every trace export sent twice (once after the other's 200, once concurrently) and
 //                every delta-metrics export twice; the points are counted in service_metrics_1m
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { buildMetricTemplates, buildTraceTemplates, metricSend, SERVER_SPANS_PER_EXPORT, SPANS_PER_EXPORT, traceSend, VALUES_PER_POINT } from '../ingest/exports.mjs';
 import { ownPostgresSkipReason, startOwnPostgres } from './own-postgres.mjs';
+import { rssMb, startReceiverProcess } from '../lib/receiver-process.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '../..');
 const OVERLOAD_S = Number(process.env.BENCH_OVERLOAD_S ?? 12);
 const OVERLOAD_X = Number(process.env.BENCH_OVERLOAD_X ?? 2);
 const OUTAGE_S = Number(process.env.BENCH_OUTAGE_S ?? 5);
 const OVERLOAD_ROUNDS = Number(process.env.BENCH_OVERLOAD_ROUNDS ?? 2);
 const ALL = ['baseline', 'outage', 'kill', 'overload', 'overload-rows-only', 'duplicates'];
-// LATTICE_* settings of this process go to every receiver (a scenario's own settings win).
-const RECEIVER_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('LATTICE_')));
 const SCENARIOS = new Set((process.env.BENCH_SCENARIOS ?? ALL.join(',')).split(','));
 const log = (line) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -59,13 +52,6 @@ if (ownPostgresSkipReason !== undefined) {
   process.exit(2);
 }
 
-function rssMb(pid) {
-  try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) / 1024 : null;
-  } catch { return null; }
-}
-
 /** Samples RSS every 100 ms until stop(): the peak in MB. */
 function sampleRss(pid) {
   let peak = 0;
@@ -73,40 +59,8 @@ function sampleRss(pid) {
   return { stop() { clearInterval(timer); return peak; }, get peak() { return peak; } };
 }
 
-async function startReceiver(databaseUrl, vars = {}) {
-  const child = spawn(process.execPath, [path.join(ROOT, 'collector-receiver/dist/main.js')], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, HOST: '127.0.0.1', PORT: '0', LATTICE_LOG_LEVEL: 'error', ...RECEIVER_ENV, DATABASE_URL: databaseUrl, ...vars },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
-  const url = await new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`receiver did not start in 60 s: ${stderr}`)), 60_000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const match = /Lattice receiver on (http:\/\/[^\s·]+)/.exec(out);
-      if (match) { clearTimeout(timer); resolve(match[1]); }
-    });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`receiver exited ${code}: ${stderr}`)); });
-  });
-  child.stdout.resume();
-  const exited = new Promise((r) => child.once('exit', r));
-  return {
-    url, pid: child.pid,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      await exited;
-      clearTimeout(timer);
-    },
-    async kill9() {
-      child.kill('SIGKILL');
-      await exited;
-    },
-  };
+function startReceiver(databaseUrl, vars = {}) {
+  return startReceiverProcess({ vars: { DATABASE_URL: databaseUrl, ...vars }, logLevel: 'error' });
 }
 
 /** What one scenario sent and was answered; `send` POSTs a body and records the answer. */

@@ -28,7 +28,7 @@
 // receiver stopped. Everything listens on 127.0.0.1 and stops by itself; JSON in bench/results/.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -37,6 +37,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { SERVER_SPANS_PER_EXPORT, SPANS_PER_EXPORT, VALUES_PER_POINT } from './exports.mjs';
+import { rssMb, startReceiverProcess } from '../lib/receiver-process.mjs';
 import { createPgDb } from '../../collector-receiver/dist/store/pg-db.js';
 import { createPgliteDb } from '../../collector-receiver/dist/store/pglite-db.js';
 import { migrate } from '../../collector-receiver/dist/store/migrate.js';
@@ -56,7 +57,6 @@ const OVERLOAD_X = Number(process.env.BENCH_OVERLOAD_X ?? 2);
 const OVERLOAD_CONNECTIONS = Number(process.env.BENCH_OVERLOAD_CONNECTIONS ?? 1024);
 const WITH_PGLITE = process.env.BENCH_PGLITE !== '0';
 const RECEIVER_ARGS = (process.env.BENCH_RECEIVER_ARGS ?? '').split(' ').filter(Boolean);
-const RECEIVER_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('LATTICE_')));
 const ALL = ['traces-protobuf', 'traces-json', 'metrics-protobuf', 'metrics-json', 'copy', 'overload', 'pglite'];
 const SCENARIOS = new Set((process.env.BENCH_SCENARIOS ?? ALL.join(',')).split(','));
 
@@ -72,13 +72,6 @@ async function freshSchema() {
 }
 const schemaUrl = (schema) => `${DATABASE_URL}${DATABASE_URL.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}`;
 
-function rssMb(pid) {
-  try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) / 1024 : null;
-  } catch { return null; }
-}
-
 /** Samples a process's RSS every `everyMs` until stopped: { peak, samples }. */
 function sampleRss(pid, everyMs = 100) {
   const samples = [];
@@ -88,36 +81,8 @@ function sampleRss(pid, everyMs = 100) {
   };
 }
 
-async function startReceiver(env) {
-  const child = spawn(process.execPath, [...RECEIVER_ARGS, path.join(ROOT, 'collector-receiver/dist/main.js')], {
-    cwd: env.cwd ?? ROOT,
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, HOST: '127.0.0.1', PORT: '0', LATTICE_LOG_LEVEL: 'warn', ...RECEIVER_ENV, ...env.vars },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
-  const url = await new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`receiver did not start in 60 s: ${stderr}`)), 60_000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const match = /Lattice receiver on (http:\/\/[^\s·]+)/.exec(out);
-      if (match) { clearTimeout(timer); resolve(match[1]); }
-    });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`receiver exited ${code}: ${stderr}`)); });
-  });
-  child.stdout.resume();
-  return {
-    url, pid: child.pid,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+function startReceiver(env) {
+  return startReceiverProcess({ vars: env.vars, nodeArgs: RECEIVER_ARGS, cwd: env.cwd });
 }
 
 /** Runs load.mjs with `args`; resolves its JSON summary. Encoding happens before the clock starts. */
