@@ -4,7 +4,7 @@
  *
  *   lattice-receiver            the receiver (PGlite under ./.lattice unless DATABASE_URL is set)
  *   lattice-receiver --demo     the receiver plus three instrumented demo services under traffic
- *   lattice-receiver routes --service NAME [--window 1h] [--watch] [--url URL]
+ *   lattice-receiver routes --service NAME [--window 1h] [--watch] [--url URL] [--token TOKEN]
  *                               a service's routes from a running receiver (cli/routes-command.ts)
  *   lattice-receiver keys create --project NAME --kind ingest|read [--label TEXT] | keys list | keys revoke ID
  *                               projects and their keys, in the receiver's database (cli/keys-command.ts)
