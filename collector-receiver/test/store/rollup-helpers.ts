@@ -3,6 +3,7 @@ import type { Db, Queryable } from '../../src/store/db.js';
 import type { RollupRow } from '../../src/pipeline/rollup.js';
 import { upsertRollups } from '../../src/store/queries/rollups.js';
 import { upsertServices } from '../../src/store/queries/services.js';
+import { prng } from '../helpers/prng.js';
 
 /** A merged histogram row, comparable across tables: bucket index → count, zeros dropped. */
 export interface MergedRow {
@@ -12,18 +13,6 @@ export interface MergedRow {
   max: number | null;
   zeroCount: number;
   buckets: Record<number, number>;
-}
-
-/** Deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export async function createServices(db: Db, names: string[]): Promise<string[]> {

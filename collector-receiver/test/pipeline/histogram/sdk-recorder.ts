@@ -17,6 +17,7 @@ import type { DurationPoint } from '../../../src/translate/rows.js';
 import type { RollupRow } from '../../../src/pipeline/rollup.js';
 import type { RollupGroup } from '../../../src/pipeline/histogram/window-summary.js';
 import { nanos } from '../../helpers/fixtures.js';
+import { prng } from '../../helpers/prng.js';
 
 const require = createRequire(import.meta.url);
 /** The SDK's own View and names, from its build (sdk/src/metrics.ts; `npx tsc -b` builds it). */
@@ -107,18 +108,6 @@ export function groupsOf(rows: readonly RollupRow[]): RollupGroup[] {
     r.counts.forEach((c, k) => { if (c > 0) g!.buckets.set(r.offset + k, (g!.buckets.get(r.offset + k) ?? 0) + c); });
   }
   return [...groups.values()];
-}
-
-/** mulberry32: a small seeded PRNG so a fast-check seed reproduces the whole sample set. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function normal(rand: () => number): number {
