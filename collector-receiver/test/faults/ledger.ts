@@ -9,6 +9,7 @@
  *   duplicated when they count more.
  */
 import { randomBytes } from 'node:crypto';
+import { expect } from 'vitest';
 import type { Queryable } from '../../src/store/db.js';
 
 export const VALUES_PER_POINT = 2;
@@ -198,3 +199,17 @@ export async function runWorkers(workers: number, until: () => boolean, step: (w
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The fault suites' verdict: tallies `ledger` against the database, logs it as `[label] … ; note`,
+ * and expects, for traces and for metrics, something acknowledged, nothing lost, nothing duplicated.
+ */
+export async function expectAcknowledgedPresentOnce(db: Queryable, ledger: Ledger, label: string, note: string): Promise<void> {
+  const tally = await ledger.tally(db);
+  console.log(`[${label}] traces ${JSON.stringify(tally.traces)} metrics ${JSON.stringify(tally.metrics)}; ${note}`);
+  for (const kind of ['traces', 'metrics'] as const) {
+    expect(tally[kind].acknowledged).toBeGreaterThan(0);
+    expect(tally[kind].lost).toBe(0);
+    expect(tally[kind].duplicated).toBe(0);
+  }
+}

@@ -9,7 +9,7 @@ import { createPgDb } from '../../src/store/pg-db.js';
 import { spawnReceiver, type RunningProcess } from '../e2e/harness.js';
 import { ownPostgresSkipReason } from '../helpers/own-postgres.js';
 import { useOwnPostgres } from './own-postgres-suite.js';
-import { Ledger, runWorkers, sleep } from './ledger.js';
+import { expectAcknowledgedPresentOnce, Ledger, runWorkers, sleep } from './ledger.js';
 
 async function killHard(receiver: RunningProcess): Promise<void> {
   const exited = new Promise((r) => receiver.child.once('exit', r));
@@ -28,13 +28,7 @@ describe.skipIf(ownPostgresSkipReason !== undefined)('kill -9 of the receiver (o
     // … and every acknowledged span and point is there, once.
     const db = createPgDb({ connectionString: own.pg.url, max: 1 });
     try {
-      const tally = await ledger.tally(db);
-      console.log(`[${label}] traces ${JSON.stringify(tally.traces)} metrics ${JSON.stringify(tally.metrics)}; ${ledger.summary()}`);
-      for (const kind of ['traces', 'metrics'] as const) {
-        expect(tally[kind].acknowledged).toBeGreaterThan(0);
-        expect(tally[kind].lost).toBe(0);
-        expect(tally[kind].duplicated).toBe(0);
-      }
+      await expectAcknowledgedPresentOnce(db, ledger, label, ledger.summary());
     } finally {
       await db.close();
     }
