@@ -105,18 +105,9 @@ export function toRollupRows(deltas: readonly DurationPoint[], serviceIds: Reado
 }
 
 /** The bucket range of one stored exponential row of service_metrics_1m (non-empty counts). */
-export interface StoredBucketRange {
-  serviceId: string;
-  minuteMs: number;
-  method: string;
-  route: string;
-  statusCode: number;
-  caller: string;
-  unitToMs: number;
-  /** 'exponential:<scale>' */
-  layout: string;
-  offset: number;
-  /** number of stored buckets, > 0 */
+export interface StoredBucketRange
+  extends Pick<RollupRow, 'serviceId' | 'minuteMs' | 'method' | 'route' | 'statusCode' | 'caller' | 'unitToMs' | 'layout' | 'offset'> {
+  /** number of stored buckets, > 0 (layout is always 'exponential:<scale>' here) */
   length: number;
 }
 

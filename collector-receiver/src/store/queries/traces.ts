@@ -72,19 +72,10 @@ export interface Journey {
 /** Most spans one answer carries (a runaway trace must not become a 100 MB response). */
 export const MAX_TRACE_SPANS = 10_000;
 
-/** A stored span before ordering, as read from the database. */
-export interface StoredSpan {
-  spanId: string;
-  parentSpanId: string | null;
-  service: string;
-  name: string;
-  kind: SpanKindName;
-  method: string | null;
-  route: string | null;
-  statusCode: number | null;
+/** A stored span before ordering, as read from the database: a JourneySpan before its place in the trace is known. */
+export interface StoredSpan extends Omit<JourneySpan, 'startTime' | 'offsetMs' | 'depth'> {
+  /** epoch ms */
   startMs: number;
-  durationMs: number;
-  error: boolean;
 }
 
 /**
