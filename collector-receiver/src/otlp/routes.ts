@@ -200,14 +200,14 @@ export function registerOtlpRoutes(app: FastifyInstance, options: OtlpRoutesOpti
         if (auth !== undefined) {
           try {
             // The key's rate limit, in rows (spans + points), before anything is queued: 429 + Retry-After.
-            auth.admit(tenant, batch.durationPoints.length + (batch.spans?.length ?? 0));
+            auth.admit(tenant, batch.durationPoints.length + batch.spans.length);
           } catch (error) {
             signal.count(counters, 'refused', kept);
             throw error;
           }
         }
         assignProject(batch, tenant.projectId);
-        if (kept > 0 || (batch.spans?.length ?? 0) > 0) {
+        if (kept > 0 || batch.spans.length > 0) {
           try {
             await writer.write(batch, body.length);
           } catch (error) {
