@@ -49,13 +49,14 @@ describe.skipIf(ownPostgresSkipReason !== undefined)('database outage under load
     let phase: 'before' | 'down' | 'after' = 'before';
     let stop = false;
     let n = 0;
+    let heldAcrossOutage = 0; // exports sent before the restart, answered 200 after it
     const workers = runWorkers(16, () => stop, async () => {
       const sentIn = phase;
       // Trace exports only while down, so the held ones fill the buffer (a metric export is 1 row
       // and would always fit: every sender would end up waiting on a held export).
       const kind = n++ % 2 === 0 || sentIn === 'down' ? 'traces' : 'metrics';
-      const status = await ledger.send(receiver.url, kind);
-      if (sentIn === 'down' && status !== 'error') duringOutage.statuses.set(status, (duringOutage.statuses.get(status) ?? 0) + 1);
+      const status = await ledger.send(receiver.url, kind, { alsoRecordIn: sentIn === 'down' ? duringOutage : undefined });
+      if (status === 200 && sentIn !== 'after' && phase === 'after') heldAcrossOutage++;
       if (status !== 200) await sleep(50); // a refused sender waits a little (exporters wait longer)
     });
     try {
@@ -96,11 +97,19 @@ describe.skipIf(ownPostgresSkipReason !== undefined)('database outage under load
     const db = createPgDb({ connectionString: own.pg.url, max: 1 });
     try {
       await expectAcknowledgedPresentOnce(db, ledger, 'outage', `${ledger.summary()}; while down: ${duringOutage.summary()}`);
-      // Exports sent while the database was down: held and committed (200), or refused with 503 +
-      // Retry-After once the buffer was full — never a 429 or a 500.
-      expect(duringOutage.statuses.get(200) ?? 0).toBeGreaterThan(0);
-      expect(duringOutage.statuses.get(503) ?? 0).toBeGreaterThan(0);
-      expect([...duringOutage.statuses.keys()].every((s) => s === 200 || s === 503)).toBe(true);
+      // Exports accepted before the restart were held through the outage and committed after it.
+      // Exports sent while the database was down: held (200) while there was room, then refused with
+      // 503 + Retry-After — never a 500. A 429 (LAT_ERR_PIPELINE_SATURATED) is right only in the
+      // moment between the stop and the first failed flush, when the receiver sees a full queue and
+      // does not know yet that the database is gone (seen in CI under load). Whether any export
+      // sent while down still found room depends on how full the queue was at the stop, so that
+      // count is not asserted.
+      const whileDown = `${ledger.summary()}; while down: ${duringOutage.summary()}; held across the outage: ${heldAcrossOutage}`;
+      expect(heldAcrossOutage, whileDown).toBeGreaterThan(0);
+      expect(duringOutage.statuses.get(503) ?? 0, whileDown).toBeGreaterThan(0);
+      expect([...duringOutage.statuses.keys()].filter((s) => s !== 200 && s !== 429 && s !== 503), whileDown).toEqual([]);
+      expect(duringOutage.refusalCodes.get('LAT_ERR_PIPELINE_SATURATED') ?? 0, whileDown).toBe(duringOutage.statuses.get(429) ?? 0);
+      expect(duringOutage.refusedWithRetryAfter, whileDown).toBe(duringOutage.refused);
       expect(ledger.refusedWithRetryAfter).toBe(ledger.refused);
       expect(ledger.refusalCodes.get('LAT_ERR_PIPELINE_OUTAGE_BUFFER_FULL') ?? 0).toBeGreaterThan(0);
       // The official exporter's spans are there, once.

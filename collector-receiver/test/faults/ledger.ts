@@ -112,7 +112,7 @@ export class Ledger {
   }
 
   /** POSTs export n's body and records the answer. Never throws (a reset connection is recorded). */
-  async send(url: string, kind: Kind, options: { timeoutMs?: number } = {}): Promise<number | 'error'> {
+  async send(url: string, kind: Kind, options: { timeoutMs?: number; alsoRecordIn?: Ledger } = {}): Promise<number | 'error'> {
     const { n, body } = this.make(kind);
     try {
       const res = await fetch(`${url}/v1/${kind}`, {
@@ -121,6 +121,7 @@ export class Ledger {
       });
       const text = await res.text();
       this.record(n, res.status, res.headers.get('retry-after'), text);
+      options.alsoRecordIn?.record(n, res.status, res.headers.get('retry-after'), text);
       return res.status;
     } catch {
       this.networkErrors++;
