@@ -15,8 +15,9 @@
  *   then S := P (unless skipped).
  * Delta point: skipped when its "start:time" is among the stream's last RECENT_DELTA_KEYS
  * applied points (a retried export), else applied and remembered. The writer does this in the
- * database, one statement per round of `toDeltaRounds` (store/queries/streams.ts applyDeltaKeys:
- * no read-modify-write round trip per flush); `toDeltas` applies the same rule in memory to the
+ * database, one statement per round of `toDeltaRounds` (store/queries/streams.ts applyDeltaKeys,
+ * table delta_streams, which keeps a hash of each "start:time": migration 011; no read-modify-write
+ * round trip per flush); `toDeltas` applies the same rule in memory to the
  * delta points it is given, against `DeltaState`s (tests, and streams without a store).
  * A delta derived from a diff has no min/max (they are cumulative in the source): null.
  */
@@ -142,7 +143,7 @@ export function compareNanos(a: string, b: string): number {
 /**
  * A flush's delta points in rounds for the store's dedupe (applyDeltaKeys takes one point per
  * stream per statement): round k holds the k-th point, in time order, of every stream with at
- * least k points, sorted by stream key (lock order). Streams of round k > 1 are a subset of those
+ * least k points, sorted by stream key (applyDeltaKeys locks in stream id order). Streams of round k > 1 are a subset of those
  * of round 1, so later rounds lock no new rows. Usually one round: an instance exports once per
  * interval. Cumulative points are left out.
  */

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RECENT_DELTA_KEYS, toDeltaRounds, toDeltas, type StreamState } from '../../src/pipeline/cumulative-to-delta.js';
-import { applyDeltaKeys, type DeltaKey } from '../../src/store/queries/streams.js';
+import { applyDeltaKeys, deltaPointHash, deltaStreamId, type DeltaKey } from '../../src/store/queries/streams.js';
 import { durationPoint, nanos } from '../helpers/fixtures.js';
 import { createTestDb, testBackends, type TestDb } from '../helpers/test-db.js';
 
@@ -82,12 +82,11 @@ describe.each(testBackends())('applyDeltaKeys on %s', (backend) => {
   it('applies a new key once: a retry of it changes nothing', async () => {
     expect([...await apply([key('s-a', 0), key('s-b', 0)])].sort()).toEqual(['s-a', 's-b']);
     expect([...await apply([key('s-a', 0), key('s-b', 1)])]).toEqual(['s-b']);
-    const { rows } = await t.db.query<{ stream_key: string; last: string; starts: string[]; times: string[] }>(
-      `SELECT stream_key, last_time_unix_nano::text AS last, recent_starts::text[] AS starts, recent_times::text[] AS times
-       FROM metric_streams ORDER BY stream_key`);
-    expect(rows).toEqual([
-      { stream_key: 's-a', last: nanos(T + 1), starts: [nanos(T)], times: [nanos(T + 1)] },
-      { stream_key: 's-b', last: nanos(T + 2), starts: [nanos(T), nanos(T + 1)], times: [nanos(T + 1), nanos(T + 2)] },
+    const { rows } = await t.db.query<{ id: string; last: string; recent: string[] }>(
+      `SELECT stream_id::text AS id, last_time::text AS last, recent::text[] AS recent FROM delta_streams`);
+    expect(rows.sort((x, y) => x.last.localeCompare(y.last))).toEqual([
+      { id: deltaStreamId('s-a'), last: nanos(T + 1), recent: [deltaPointHash(key('s-a', 0))] },
+      { id: deltaStreamId('s-b'), last: nanos(T + 2), recent: [deltaPointHash(key('s-b', 0)), deltaPointHash(key('s-b', 1))] },
     ]);
   });
 
@@ -98,7 +97,7 @@ describe.each(testBackends())('applyDeltaKeys on %s', (backend) => {
 
   it('remembers the last RECENT_DELTA_KEYS keys of a stream, oldest forgotten first', async () => {
     for (let i = 0; i <= RECENT_DELTA_KEYS; i++) await apply([key('s-a', i)]);
-    const { rows: [row] } = await t.db.query<{ n: number }>('SELECT cardinality(recent_times) AS n FROM metric_streams');
+    const { rows: [row] } = await t.db.query<{ n: number }>('SELECT cardinality(recent) AS n FROM delta_streams');
     expect(Number(row!.n)).toBe(RECENT_DELTA_KEYS);
     // Keys 1..32 are remembered; key 0 was forgotten (a retry that late is applied again).
     expect([...await apply([key('s-a', RECENT_DELTA_KEYS)])]).toEqual([]);
@@ -109,7 +108,7 @@ describe.each(testBackends())('applyDeltaKeys on %s', (backend) => {
   it('keeps the later time as the stream\'s last time when an older point arrives late', async () => {
     await apply([key('s-a', 10)]);
     await apply([key('s-a', 3)]);
-    const { rows: [row] } = await t.db.query<{ last: string }>('SELECT last_time_unix_nano::text AS last FROM metric_streams');
+    const { rows: [row] } = await t.db.query<{ last: string }>('SELECT last_time::text AS last FROM delta_streams');
     expect(row!.last).toBe(nanos(T + 11));
   });
 

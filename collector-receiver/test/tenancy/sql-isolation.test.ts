@@ -71,7 +71,7 @@ describe.each(testBackends())('row-level security in SQL (%s)', (backend) => {
     expect(partitions.rows.length).toBeGreaterThan(0);
     for (const row of partitions.rows) expect({ partition: row.relname, readable: row.readable }).toEqual({ partition: row.relname, readable: false });
     const secrets = await r.t.db.query<{ t: string; readable: boolean }>(
-      `SELECT t, has_table_privilege('lattice_reader', t, 'SELECT') AS readable FROM unnest(ARRAY['api_keys', 'metric_streams']) AS t`);
+      `SELECT t, has_table_privilege('lattice_reader', t, 'SELECT') AS readable FROM unnest(ARRAY['api_keys', 'metric_streams', 'delta_streams']) AS t`);
     expect(secrets.rows.every((row) => !row.readable)).toBe(true);
   });
 
@@ -99,8 +99,8 @@ describe.each(testBackends())('row-level security in SQL (%s)', (backend) => {
     }
   });
 
-  it('as lattice_reader: api_keys and metric_streams cannot be read at all', async () => {
-    for (const table of ['api_keys', 'metric_streams']) {
+  it('as lattice_reader: api_keys, metric_streams and delta_streams cannot be read at all', async () => {
+    for (const table of ['api_keys', 'metric_streams', 'delta_streams']) {
       await expect(withProject(r.t.db, projectA, (tx) => tx.query(`SELECT 1 FROM ${table}`))).rejects.toThrow(/permission denied/);
     }
   });

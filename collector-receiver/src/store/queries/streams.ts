@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Queryable } from '../db.js';
 import { RECENT_DELTA_KEYS, type StreamState } from '../../pipeline/cumulative-to-delta.js';
 
@@ -47,30 +48,55 @@ export interface DeltaKey {
   timeUnixNano: string;
 }
 
+/** First 8 bytes of md5(text) as a signed 64-bit decimal: the ids of migration 011 (same SQL). */
+function md5Int64(text: string): string {
+  return createHash('md5').update(text).digest().readBigInt64BE(0).toString();
+}
+
+/** delta_streams.stream_id of a stream key (migration 011). */
+export function deltaStreamId(streamKey: string): string {
+  return md5Int64(streamKey);
+}
+
+/** The hash of a delta point's "start:time" kept in delta_streams.recent (migration 011). */
+export function deltaPointHash(key: DeltaKey): string {
+  return md5Int64(`${key.startTimeUnixNano}:${key.timeUnixNano}`);
+}
+
 /**
- * Retry dedupe of delta points in one statement: each key not among its stream's last
- * RECENT_DELTA_KEYS applied keys is appended to them (the stream row is created when new) and
- * reported as applied; a key already there changes nothing. Keys must name distinct streams
- * (one point per stream per call) and come sorted by stream (lock order). The upsert locks every
- * row it meets, applied or not, until commit (migration 008), so two flushes or replicas holding
- * one point serialize and only the first applies it. Returns the streams whose key was applied.
+ * Retry dedupe of delta points in one statement: each key whose hash is not among its stream's
+ * last RECENT_DELTA_KEYS applied hashes is appended to them (the stream row is created when new)
+ * and reported as applied; a key already there changes nothing. Keys must name distinct streams
+ * (one point per stream per call). The upsert locks every
+ * row it meets, applied or not, until commit, so two flushes or replicas holding one point
+ * serialize and only the first applies it. Returns the stream keys whose key was applied.
  */
 export async function applyDeltaKeys(tx: Queryable, keys: readonly DeltaKey[]): Promise<Set<string>> {
   if (keys.length === 0) return new Set();
-  const result = await tx.query<{ stream_key: string }>(
-    `INSERT INTO metric_streams AS m (stream_key, start_time_unix_nano, last_time_unix_nano, recent_starts, recent_times)
-     SELECT k, s::numeric, t::numeric, ARRAY[s::bigint], ARRAY[t::bigint]
-     FROM unnest($1::text[], $2::text[], $3::text[]) AS u(k, s, t)
-     ON CONFLICT (stream_key) DO UPDATE SET
-       start_time_unix_nano = EXCLUDED.start_time_unix_nano,
-       last_time_unix_nano = greatest(m.last_time_unix_nano, EXCLUDED.last_time_unix_nano),
-       recent_starts = (m.recent_starts || EXCLUDED.recent_starts)[greatest(1, cardinality(m.recent_starts) + 2 - $4::int):],
-       recent_times = (m.recent_times || EXCLUDED.recent_times)[greatest(1, cardinality(m.recent_times) + 2 - $4::int):],
-       state = NULL,
-       updated_at = now()
-     WHERE NOT EXISTS (SELECT 1 FROM unnest(m.recent_starts, m.recent_times) AS r(s, t)
-                       WHERE r.s = EXCLUDED.recent_starts[1] AND r.t = EXCLUDED.recent_times[1])
-     RETURNING m.stream_key`,
-    [keys.map((k) => k.streamKey), keys.map((k) => k.startTimeUnixNano), keys.map((k) => k.timeUnixNano), RECENT_DELTA_KEYS]);
-  return new Set(result.rows.map((r) => r.stream_key));
+  // Rows are locked in stream_id order (deadlock-free between flushes); two stream keys whose ids
+  // collide cannot share a statement (ON CONFLICT may not touch a row twice): the later waits.
+  const rows: { id: bigint; key: DeltaKey }[] = [];
+  const later: DeltaKey[] = [];
+  const byId = new Map<string, string>();
+  for (const key of keys) {
+    const id = deltaStreamId(key.streamKey);
+    if (byId.has(id)) { later.push(key); continue; }
+    byId.set(id, key.streamKey);
+    rows.push({ id: BigInt(id), key });
+  }
+  rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const result = await tx.query<{ stream_id: string }>(
+    `INSERT INTO delta_streams AS m (stream_id, last_time, recent)
+     SELECT k, t, ARRAY[h] FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(k, t, h)
+     ON CONFLICT (stream_id) DO UPDATE SET
+       last_time = greatest(m.last_time, EXCLUDED.last_time),
+       recent = (m.recent || EXCLUDED.recent)[greatest(1, cardinality(m.recent) + 2 - $4::int):]
+     WHERE NOT (EXCLUDED.recent[1] = ANY (m.recent))
+     RETURNING m.stream_id::text AS stream_id`,
+    [`{${rows.map((r) => r.id).join(',')}}`, `{${rows.map((r) => r.key.timeUnixNano).join(',')}}`,
+      `{${rows.map((r) => deltaPointHash(r.key)).join(',')}}`, RECENT_DELTA_KEYS]);
+  const applied = new Set<string>();
+  for (const row of result.rows) applied.add(byId.get(row.stream_id)!);
+  for (const key of await applyDeltaKeys(tx, later)) applied.add(key);
+  return applied;
 }
