@@ -27,7 +27,7 @@ await migrate(db);
 const timings = new Map();
 const wrap = (q) => ({ ...q, async query(text, values) { const t0 = performance.now(); try { return await q.query(text, values); } finally { const k = text.trim().slice(0, 50).replace(/\s+/g,' '); timings.set(k, (timings.get(k) ?? 0) + performance.now() - t0); } } });
 const tdb = { ...db, query: wrap(db).query, transaction: (fn) => db.transaction((tx) => fn(wrap(tx))) };
-const writer = createBatchingWriter(tdb, { batchRows: 5000, maxQueuedRows: 1e7, maxQueuedBytes: 1e12 });
+const writer = createBatchingWriter(tdb, { batchRows: Number(process.env.BATCH_ROWS ?? 5000), maxQueuedRows: 1e7, maxQueuedBytes: 1e12 });
 const tpl = signal === 'metrics' ? await buildMetricTemplates('protobuf', 32) : buildTraceTemplates('protobuf', 16);
 let step = 0;
 const batch = (i) => {

@@ -3,6 +3,7 @@
  * LAT_ERR_CONFIG_INVALID naming the variable, the expected shape and what arrived.
  */
 import { errors } from './errors.js';
+import { DEFAULT_BATCH_POINTS } from './pipeline/batching-writer.js';
 
 export interface ReceiverConfig {
   host: string;
@@ -14,8 +15,10 @@ export interface ReceiverConfig {
   maxBodyBytes: number;
   /** Largest accepted request body after gzip decompression, bytes. */
   maxDecompressedBytes: number;
-  /** Rows (requests + points) per group commit. */
+  /** Request and span rows per group commit. */
   writeBatchRows: number;
+  /** Metric data points per group commit. */
+  writeBatchPoints: number;
   /** Rows waiting to be committed before new exports get 429. */
   maxQueuedRows: number;
   /** Estimated bytes (decoded bodies + rows) waiting to be committed before new exports get 429 (503 while the database is down). */
@@ -79,6 +82,7 @@ export function loadConfig(env: Env = process.env): ReceiverConfig {
     maxBodyBytes: intSetting(env, 'LATTICE_MAX_BODY_BYTES', 8 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     maxDecompressedBytes: intSetting(env, 'LATTICE_MAX_DECOMPRESSED_BYTES', 32 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     writeBatchRows: intSetting(env, 'LATTICE_WRITE_BATCH_ROWS', 5000, 1, 1_000_000),
+    writeBatchPoints: intSetting(env, 'LATTICE_WRITE_BATCH_POINTS', DEFAULT_BATCH_POINTS, 1, 1_000_000),
     maxQueuedRows: intSetting(env, 'LATTICE_MAX_QUEUED_ROWS', 200_000, 1, 100_000_000),
     maxQueuedBytes: intSetting(env, 'LATTICE_MAX_QUEUED_BYTES', 16 * 1024 * 1024, 1024, 64 * 1024 * 1024 * 1024),
     outageHoldMs: intSetting(env, 'LATTICE_OUTAGE_HOLD_MS', 8000, 0, 3_600_000),

@@ -42,7 +42,7 @@ async function serve(config: ReceiverConfig, withDemo: boolean): Promise<void> {
     ? 'lattice: no keys: open mode (loopback only), everything goes to project \'default\''
     : `lattice: keys required (${activeKeys.ingest} ingest, ${activeKeys.read} read active); docs/tenancy.md`);
   const writer = createBatchingWriter(db, {
-    batchRows: config.writeBatchRows, maxQueuedRows: config.maxQueuedRows, maxRoutesPerService: config.maxRoutesPerService,
+    batchRows: config.writeBatchRows, batchPoints: config.writeBatchPoints, maxQueuedRows: config.maxQueuedRows, maxRoutesPerService: config.maxRoutesPerService,
     maxQueuedBytes: config.maxQueuedBytes, holdMs: config.outageHoldMs,
   });
   const app = await buildServer(config, { db, writer, keyStore });

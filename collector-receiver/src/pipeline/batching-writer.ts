@@ -22,7 +22,7 @@
  *   running flush is never answered before that flush ends: its outcome decides.
  * - Nothing twice: a flush whose COMMIT was sent but whose answer was lost (connection dropped) is
  *   retried like any unavailable flush; spans and request rows are then skipped by their unique
- *   (trace_id, span_id, time) and delta points by their "start:time" in metric_streams
+ *   (trace_id, span_id, time) and delta points by their "start:time" in delta_streams
  *   (cumulative-to-delta.ts), cumulative points as not newer than the stream's state.
  * - Other database errors: the flush's writes reject with LAT_ERR_STORE_WRITE_FAILED.
  * Flushes in flight: 1 on PGlite (one connection), 2 on a pg pool.
@@ -45,8 +45,17 @@ import { toRollupRows } from './rollup.js';
 import { createRouteGuard, type RouteGuard } from './route-guard.js';
 
 export interface BatchingWriterOptions {
-  /** Rows (requests + points) per flush; a single larger write is still flushed whole. */
+  /** Request and span rows per flush; a single larger write is still flushed whole. */
   batchRows: number;
+  /**
+   * Metric data points per flush (default 20,000). Points are counted apart from rows: a flush's
+   * point cost is one stream-state row per point plus one rollup row per key, and the keys repeat
+   * from export to export, so a larger flush merges more points into each rollup row. In-process
+   * closed loop (32 writers, 320-point delta exports, PostgreSQL, load ~3): 14.1k points/s when
+   * points shared the 5,000-row cap, 23.8k at 20,000; traces at 20,000 rows were ~8 % slower, so
+   * rows keep 5,000.
+   */
+  batchPoints?: number;
   /** Rows waiting (queued or being flushed) before writes are refused with 429. */
   maxQueuedRows: number;
   /** Estimated bytes waiting (queued or being flushed) before writes are refused; default 16 MiB. */
@@ -79,7 +88,10 @@ interface Pending {
   /** write() order: writes put back after a failed flush keep their place */
   seq: number;
   batch: IngestBatch;
+  /** requests + spans + points, for the queue limit */
   rows: number;
+  /** data points of `rows`, for the flush's point cap */
+  points: number;
   bytes: number;
   /** Date.now() at write() */
   queuedAt: number;
@@ -110,6 +122,7 @@ export const ROW_HEAP_BYTES = 600;
  */
 export const DEFAULT_MAX_QUEUED_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_HOLD_MS = 8000;
+export const DEFAULT_BATCH_POINTS = 20_000;
 
 const RETRYABLE_SQLSTATES = new Set(['40P01', '40001']);
 const MAX_ATTEMPTS = 3;
@@ -121,6 +134,7 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions):
   const maxConcurrent = options.maxConcurrentFlushes ?? (db.kind === 'pglite' ? 1 : 2);
   const maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
   const holdMs = options.holdMs ?? DEFAULT_HOLD_MS;
+  const batchPoints = options.batchPoints ?? DEFAULT_BATCH_POINTS;
   const retryMinMs = options.retryMinMs ?? 250;
   const retryMaxMs = options.retryMaxMs ?? 2000;
   /** writes waiting for a flush, in write() order */
@@ -184,10 +198,13 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions):
   function startFlush(): void {
     const taken: Pending[] = [];
     let rows = 0;
-    while (queue.length > 0 && (taken.length === 0 || rows + queue[0]!.rows <= options.batchRows)) {
+    let points = 0;
+    while (queue.length > 0 && (taken.length === 0
+      || (rows + queue[0]!.rows - queue[0]!.points <= options.batchRows && points + queue[0]!.points <= batchPoints))) {
       const next = queue.shift()!;
       taken.push(next);
-      rows += next.rows;
+      rows += next.rows - next.points;
+      points += next.points;
     }
     active++;
     void flush(taken).finally(() => {
@@ -347,7 +364,7 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions):
         return Promise.reject(refusal(`${rows} more rows`, `${bytes} more bytes`, pendingRows + rows > options.maxQueuedRows));
       }
       return new Promise<void>((resolve, reject) => {
-        queue.push({ seq: nextSeq++, batch, rows, bytes, queuedAt: Date.now(), resolve, reject });
+        queue.push({ seq: nextSeq++, batch, rows, points: batch.durationPoints.length, bytes, queuedAt: Date.now(), resolve, reject });
         pendingRows += rows;
         pendingBytes += bytes;
         armHold();

@@ -29,6 +29,7 @@ const config: ReceiverConfig = {
   maxBodyBytes: MAX_BODY_BYTES,
   maxDecompressedBytes: MAX_DECOMPRESSED_BYTES,
   writeBatchRows: 100,
+  writeBatchPoints: 100,
   maxQueuedRows: 1000,
   logLevel: 'silent',
 };

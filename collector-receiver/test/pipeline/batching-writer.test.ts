@@ -106,6 +106,27 @@ describe.each(testBackends())('createBatchingWriter on %s', (backend) => {
     await writer.close();
   });
 
+  it('caps a flush\'s metric points at batchPoints, apart from its rows', async () => {
+    const db = countingDb(t.db);
+    const writer = createBatchingWriter(db, { batchRows: 4, batchPoints: 6, maxQueuedRows: 10_000, maxConcurrentFlushes: 1 });
+    let stream = 0;
+    const points = (n: number) => Array.from({ length: n }, () => durationPoint([5], { streamKey: `cap-${stream++}` }));
+    // 2 + 3 + 3 points with one request row each: rows (2, 4) would allow two per flush, points
+    // (5 ≤ 6, then 3 more > 6) end the first flush after the first two writes.
+    await Promise.all([2, 3, 3].map((n) => writer.write({ requests: [requestRow()], durationPoints: points(n) })));
+    expect(db.transactions).toBe(2);
+    expect(writer.stats().committedPoints).toBe(8);
+    await writer.close();
+    // Points never count against batchRows: four writes of 4 points at batchRows 4 would be four
+    // flushes if they did; at batchPoints 12 they are two (12, then 4).
+    const pointsOnly = countingDb(t.db);
+    const wide = createBatchingWriter(pointsOnly, { batchRows: 4, batchPoints: 12, maxQueuedRows: 10_000, maxConcurrentFlushes: 1 });
+    await Promise.all([4, 4, 4, 4].map((n) => wide.write({ requests: [], durationPoints: points(n) })));
+    expect(pointsOnly.transactions).toBe(2);
+    expect(wide.stats().committedPoints).toBe(16);
+    await wide.close();
+  });
+
   it('stores a retried export of the same spans once', async () => {
     const writer = createBatchingWriter(t.db, { batchRows: 100, maxQueuedRows: 1000 });
     const batch = { requests: [requestRow(), requestRow()], durationPoints: [] };
@@ -344,6 +365,7 @@ describe.each(testBackends())('createBatchingWriter on %s', (backend) => {
       .rejects.toMatchObject({ code: 'LAT_ERR_STORE_WRITE_FAILED', statusCode: 500 });
     expect(await count(t.db, 'SELECT count(*) FROM service_metrics')).toBe(0);
     expect(await count(t.db, 'SELECT count(*) FROM metric_streams WHERE state IS NOT NULL')).toBe(0);
+    expect(await count(t.db, 'SELECT count(*) FROM delta_streams')).toBe(0);
     await writer.close();
   });
 });
