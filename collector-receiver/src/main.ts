@@ -14,6 +14,7 @@ import { errors, LatticeError } from './errors.js';
 import { openDb } from './store/open-db.js';
 import { migrate } from './store/migrate.js';
 import { createBatchingWriter } from './pipeline/batching-writer.js';
+import { limitHeapGrowth } from './pipeline/heap-growth.js';
 import { buildServer } from './server.js';
 import { runRoutesCli } from './cli/routes-command.js';
 import { startDemo, type DemoHandle } from './demo.js';
@@ -25,6 +26,8 @@ import { isLoopbackHost } from './tenancy/loopback.js';
 const log = (line: string) => { process.stderr.write(`${line}\n`); };
 
 async function serve(config: ReceiverConfig, withDemo: boolean): Promise<void> {
+  // RSS under overload: the byte limits bound what is live, this bounds the garbage (heap-growth.ts).
+  limitHeapGrowth();
   const where = config.databaseUrl === undefined ? `embedded PGlite in ${config.dataDir}` : 'PostgreSQL (DATABASE_URL)';
   log(`lattice: opening ${where} …`);
   const db = await openDb(config);
