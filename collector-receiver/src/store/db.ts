@@ -9,6 +9,11 @@ export interface QueryResult<Row> {
 }
 
 export interface Queryable {
+  /**
+   * true on a transaction of a PostgreSQL server (pg-db.ts); absent on a Db and on a PGlite
+   * transaction. queries/insert-new-rows.ts writes under a savepoint only there (measured cheaper).
+   */
+  readonly pgTransaction?: true;
   query<Row = Record<string, unknown>>(text: string, values?: unknown[]): Promise<QueryResult<Row>>;
 }
 

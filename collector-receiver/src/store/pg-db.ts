@@ -45,6 +45,7 @@ export function createPgDb(options: PgDbOptions): Db {
       try {
         await client.query('BEGIN');
         const tx: Queryable = {
+          pgTransaction: true,
           async query<Row>(text: string, values?: unknown[]) {
             return toResult<Row>(await client.query(text, values));
           },

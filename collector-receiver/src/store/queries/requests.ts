@@ -1,9 +1,11 @@
 import type { Queryable } from '../db.js';
 import type { RequestRow } from '../../translate/rows.js';
+import { insertNewRows } from './insert-new-rows.js';
 
 /**
  * Inserts request rows in one statement (unnest over column arrays). A span already stored
- * (same trace_id, span_id, start) is skipped: a retried export inserts nothing twice.
+ * (same trace_id, span_id, start) is skipped: a retried export inserts nothing twice
+ * (insertNewRows: on PostgreSQL a plain insert, ON CONFLICT DO NOTHING only once one is stored).
  * Returns how many rows were new.
  */
 export async function insertRequests(tx: Queryable, rows: readonly RequestRow[], serviceIds: ReadonlyMap<string, string>): Promise<number> {
@@ -11,13 +13,12 @@ export async function insertRequests(tx: Queryable, rows: readonly RequestRow[],
   // Sorted by key: two concurrent flushes inserting the same retried spans wait in one order.
   // Two comparisons rather than concatenating the ids: no strings allocated per comparison.
   const ordered = rows.slice().sort((a, b) => compareStrings(a.traceId, b.traceId) || compareStrings(a.spanId, b.spanId));
-  const result = await tx.query(
+  return insertNewRows(tx,
     `INSERT INTO service_metrics (service_id, method, path, status_code, response_time_ms, caller_service_name,
        "timestamp", trace_id, span_id, parent_span_id)
      SELECT s, m, p, c, d, caller, to_timestamp(t / 1000.0), tr, sp, par
      FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::float8[], $6::text[], $7::float8[],
-                 $8::text[], $9::text[], $10::text[]) AS u(s, m, p, c, d, caller, t, tr, sp, par)
-     ON CONFLICT DO NOTHING`,
+                 $8::text[], $9::text[], $10::text[]) AS u(s, m, p, c, d, caller, t, tr, sp, par)`,
     [
       ordered.map((r) => serviceIds.get(r.serviceName)),
       ordered.map((r) => r.method),
@@ -30,7 +31,6 @@ export async function insertRequests(tx: Queryable, rows: readonly RequestRow[],
       ordered.map((r) => r.spanId),
       ordered.map((r) => r.parentSpanId),
     ]);
-  return result.rowCount;
 }
 
 export interface RecentRequest {

@@ -1,23 +1,24 @@
 import type { Queryable } from '../db.js';
 import type { SpanKindName, SpanRow } from '../../translate/rows.js';
+import { insertNewRows } from './insert-new-rows.js';
 
 /**
  * Inserts span rows in one statement (unnest over column arrays). A span already stored (same
- * trace_id, span_id, start_time) is skipped: a retried export inserts nothing twice.
+ * trace_id, span_id, start_time) is skipped: a retried export inserts nothing twice
+ * (insertNewRows: on PostgreSQL a plain insert, ON CONFLICT DO NOTHING only once one is stored).
  * Returns how many rows were new.
  */
 export async function insertSpans(tx: Queryable, rows: readonly SpanRow[], serviceIds: ReadonlyMap<string, string>): Promise<number> {
   if (rows.length === 0) return 0;
   // Sorted by key: two concurrent flushes inserting the same retried spans wait in one order.
   const ordered = rows.slice().sort((a, b) => compareStrings(a.traceId, b.traceId) || compareStrings(a.spanId, b.spanId));
-  const result = await tx.query(
+  return insertNewRows(tx,
     `INSERT INTO spans (trace_id, span_id, parent_span_id, service_id, name, kind, start_time, duration_ms,
        status_code, error, http_method, http_route, http_status_code)
      SELECT tr, sp, par, s, n, k, to_timestamp(t / 1000.0), d, sc, e, m, ro, hs
      FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::float8[], $8::float8[],
                  $9::smallint[], $10::bool[], $11::text[], $12::text[], $13::int[])
-          AS u(tr, sp, par, s, n, k, t, d, sc, e, m, ro, hs)
-     ON CONFLICT DO NOTHING`,
+          AS u(tr, sp, par, s, n, k, t, d, sc, e, m, ro, hs)`,
     [
       ordered.map((r) => r.traceId),
       ordered.map((r) => r.spanId),
@@ -33,7 +34,6 @@ export async function insertSpans(tx: Queryable, rows: readonly SpanRow[], servi
       ordered.map((r) => r.httpRoute),
       ordered.map((r) => r.httpStatusCode),
     ]);
-  return result.rowCount;
 }
 
 /** One span of a trace as GET /traces/:traceId answers it (docs/api.md). */
