@@ -1,5 +1,6 @@
 import type { Queryable } from '../db.js';
 import type { RequestRow } from '../../translate/rows.js';
+import { toBareArrayLiteral, toQuotedArrayLiteral } from './array-literal.js';
 import { insertNewRows } from './insert-new-rows.js';
 
 /**
@@ -20,16 +21,16 @@ export async function insertRequests(tx: Queryable, rows: readonly RequestRow[],
      FROM unnest($1::bigint[], $2::text[], $3::text[], $4::int[], $5::float8[], $6::text[], $7::float8[],
                  $8::text[], $9::text[], $10::text[]) AS u(s, m, p, c, d, caller, t, tr, sp, par)`,
     [
-      ordered.map((r) => serviceIds.get(r.serviceName)),
-      ordered.map((r) => r.method),
-      ordered.map((r) => r.route),
-      ordered.map((r) => r.statusCode),
-      ordered.map((r) => r.responseTimeMs),
-      ordered.map((r) => r.callerServiceName),
-      ordered.map((r) => r.startUnixMs),
-      ordered.map((r) => r.traceId),
-      ordered.map((r) => r.spanId),
-      ordered.map((r) => r.parentSpanId),
+      toBareArrayLiteral(ordered, (r) => serviceIds.get(r.serviceName)),
+      toQuotedArrayLiteral(ordered, (r) => r.method),
+      toQuotedArrayLiteral(ordered, (r) => r.route),
+      toBareArrayLiteral(ordered, (r) => r.statusCode),
+      toBareArrayLiteral(ordered, (r) => r.responseTimeMs),
+      toQuotedArrayLiteral(ordered, (r) => r.callerServiceName),
+      toBareArrayLiteral(ordered, (r) => r.startUnixMs),
+      toBareArrayLiteral(ordered, (r) => r.traceId),
+      toBareArrayLiteral(ordered, (r) => r.spanId),
+      toBareArrayLiteral(ordered, (r) => r.parentSpanId),
     ]);
 }
 

@@ -1,5 +1,6 @@
 import type { Queryable } from '../db.js';
 import type { SpanKindName, SpanRow } from '../../translate/rows.js';
+import { toBareArrayLiteral, toQuotedArrayLiteral } from './array-literal.js';
 import { insertNewRows } from './insert-new-rows.js';
 
 /**
@@ -20,19 +21,19 @@ export async function insertSpans(tx: Queryable, rows: readonly SpanRow[], servi
                  $9::smallint[], $10::bool[], $11::text[], $12::text[], $13::int[])
           AS u(tr, sp, par, s, n, k, t, d, sc, e, m, ro, hs)`,
     [
-      ordered.map((r) => r.traceId),
-      ordered.map((r) => r.spanId),
-      ordered.map((r) => r.parentSpanId),
-      ordered.map((r) => serviceIds.get(r.serviceName)),
-      ordered.map((r) => r.name),
-      ordered.map((r) => r.kind),
-      ordered.map((r) => r.startUnixMs),
-      ordered.map((r) => r.durationMs),
-      ordered.map((r) => r.statusCode),
-      ordered.map((r) => r.error),
-      ordered.map((r) => r.httpMethod),
-      ordered.map((r) => r.httpRoute),
-      ordered.map((r) => r.httpStatusCode),
+      toBareArrayLiteral(ordered, (r) => r.traceId),
+      toBareArrayLiteral(ordered, (r) => r.spanId),
+      toBareArrayLiteral(ordered, (r) => r.parentSpanId),
+      toBareArrayLiteral(ordered, (r) => serviceIds.get(r.serviceName)),
+      toQuotedArrayLiteral(ordered, (r) => r.name),
+      toBareArrayLiteral(ordered, (r) => r.kind),
+      toBareArrayLiteral(ordered, (r) => r.startUnixMs),
+      toBareArrayLiteral(ordered, (r) => r.durationMs),
+      toBareArrayLiteral(ordered, (r) => r.statusCode),
+      toBareArrayLiteral(ordered, (r) => r.error),
+      toQuotedArrayLiteral(ordered, (r) => r.httpMethod),
+      toQuotedArrayLiteral(ordered, (r) => r.httpRoute),
+      toBareArrayLiteral(ordered, (r) => r.httpStatusCode),
     ]);
 }
 
