@@ -53,19 +53,23 @@
 //      BENCH_FIXED_DURATION (3; 0 skips the fixed-rate phase) BENCH_FIXED_RATE (auto)
 //      BENCH_VARIANTS (comma list of ids, default all; plain always runs) BENCH_PIN (1; 0 unpinned)
 //      BENCH_APP_CPU (0) BENCH_LOADGEN_CPU (1)
+//      BENCH_PRELOAD_B (unset; a path to another build's register.js adds lattice-b and
+//      lattice-b-sampled rows: before/after in the same alternating rounds. E.g. before a change:
+//      cp -r sdk/dist bench/results/sdk-base-dist, plus a package.json {"type":"commonjs"} in it,
+//      since bench/ is an ES-module package)
 //      BENCH_NICE (0; e.g. -10 as root gives the app and load generator priority over other work
 //      on a shared machine — the others then run slower while the bench runs)
 // Default run: 6 variants × 3 rounds × ~12 s ≈ 3.5 minutes. Needs Linux (/proc) and taskset.
 
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { fixedRateLoad } from './fixed-rate-load.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const benchRoot = path.resolve(here, '..');
@@ -158,6 +162,13 @@ const latticePreload = existsSync(latticeRegister)
   ? { path: latticeRegister }
   : { reason: 'sdk/dist/register.js not found; build the SDK first (npx tsc -b)' };
 
+const latticePreloadB = (() => {
+  const raw = process.env.BENCH_PRELOAD_B;
+  if (raw === undefined || raw === '') return undefined;
+  const file = path.resolve(raw);
+  return existsSync(file) ? { path: file } : { reason: `BENCH_PRELOAD_B: ${file} not found` };
+})();
+
 const baseEnv = { NODE_ENV: 'production', OTEL_SERVICE_NAME: 'bench-app' };
 const otlpEnv = (sinkUrl) => ({ OTEL_EXPORTER_OTLP_ENDPOINT: sinkUrl });
 
@@ -182,6 +193,30 @@ const allVariants = [
     }),
     lattice: { minRpsRatio: 0.8 },
   },
+  // BENCH_PRELOAD_B: a second SDK build (e.g. a copy of the previous sdk/dist) measured in the
+  // same alternating rounds, for before/after comparisons on a shared machine.
+  ...(latticePreloadB
+    ? [
+        {
+          id: 'lattice-b',
+          label: '@lattice/otel-register B, defaults',
+          preload: latticePreloadB,
+          env: otlpEnv,
+          lattice: { minRpsRatio: 0.6 },
+        },
+        {
+          id: 'lattice-b-sampled',
+          label: '@lattice/otel-register B, traces 10 %',
+          preload: latticePreloadB,
+          env: (sinkUrl) => ({
+            ...otlpEnv(sinkUrl),
+            OTEL_TRACES_SAMPLER: 'parentbased_traceidratio',
+            OTEL_TRACES_SAMPLER_ARG: '0.1',
+          }),
+          lattice: { minRpsRatio: 0.8 },
+        },
+      ]
+    : []),
   {
     id: 'prom',
     label: `express-prom-bundle ${packageVersion('express-prom-bundle') ?? '?'}`,
@@ -397,84 +432,6 @@ function load(port, durationS) {
   });
 }
 
-/**
- * Open-loop load: sends GET / on a fixed schedule (rate per second, spread over 1 ms ticks) no
- * matter how fast answers come, over at most `connections` keep-alive sockets. Latency runs from
- * each request's scheduled time, so time spent queued behind a slow app counts (no coordinated
- * omission). autocannon's overallRate is not used because it releases each second's quota in a
- * burst at the top of the second. Requests still unanswered 5 s after the window count with the
- * time they had waited so far.
- */
-function fixedRateLoad(port, rate, durationS) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: config.connections });
-  const total = Math.round(rate * durationS);
-  const intervalMs = 1000 / rate;
-  const windowMs = durationS * 1000;
-  const latencies = [];
-  const pending = new Set();
-  let sent = 0;
-  let answeredInWindow = 0;
-  let non2xx = 0;
-  let errors = 0;
-  const start = performance.now();
-  return new Promise((resolve) => {
-    let ticker;
-    let settled = false;
-    const finish = () => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(ticker);
-      clearTimeout(deadline);
-      const now = performance.now();
-      for (const intended of pending) latencies.push(now - intended);
-      agent.destroy();
-      const sorted = latencies.sort((a, b) => a - b);
-      const at = (q) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] : null);
-      resolve({
-        offeredRps: rate,
-        rps: answeredInWindow / durationS,
-        p50Ms: at(0.5),
-        p99Ms: at(0.99),
-        maxMs: sorted.at(-1) ?? null,
-        unanswered: pending.size,
-        non2xx,
-        errors,
-      });
-    };
-    const settle = (intended) => {
-      pending.delete(intended);
-      if (!settled && sent === total && pending.size === 0) finish();
-    };
-    const send = (i) => {
-      const intended = start + i * intervalMs;
-      pending.add(intended);
-      const req = http.request({ host: '127.0.0.1', port, path: '/', agent }, (res) => {
-        if (res.statusCode < 200 || res.statusCode >= 300) non2xx += 1;
-        res.resume();
-        res.once('end', () => {
-          const now = performance.now();
-          if (now - start <= windowMs) answeredInWindow += 1;
-          latencies.push(now - intended);
-          settle(intended);
-        });
-      });
-      req.once('error', () => {
-        errors += 1;
-        latencies.push(performance.now() - intended);
-        settle(intended);
-      });
-      req.end();
-    };
-    const tick = () => {
-      const due = Math.min(total, Math.floor((performance.now() - start) / intervalMs) + 1);
-      while (sent < due) send(sent++);
-      if (sent < total) ticker = setTimeout(tick, 1);
-    };
-    const deadline = setTimeout(finish, windowMs + 5_000);
-    tick();
-  });
-}
-
 /** Offered load for the fixed-rate phase: BENCH_FIXED_RATE, else half of plain's first round. */
 let fixedRate = config.fixedRate > 0 ? config.fixedRate : null;
 
@@ -535,7 +492,7 @@ async function runRound(variant, sinkUrl) {
     } else round.ok = true;
     if (round.ok && variant.id === 'plain' && fixedRate === null) fixedRate = Math.max(1, Math.round(round.rps / 2));
     if (round.ok && config.fixedDurationS > 0 && fixedRate !== null) {
-      round.fixed = await fixedRateLoad(port, fixedRate, config.fixedDurationS);
+      round.fixed = await fixedRateLoad(port, fixedRate, config.fixedDurationS, config.connections);
     }
     if (round.ok && variant.scrape) {
       // What Prometheus would scrape: proves the middleware counted the load, and what a scrape weighs.
