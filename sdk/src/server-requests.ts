@@ -28,9 +28,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { performance } from 'node:perf_hooks';
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { context, createContextKey, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api';
-import { RPCType, setRPCMetadata } from '@opentelemetry/core';
+import { getRPCMetadata, RPCType, setRPCMetadata } from '@opentelemetry/core';
 import type { RPCMetadata } from '@opentelemetry/core';
 import { callerOf } from './caller';
 import { DurationAttributes, normalizeMethod, routeFor } from './metrics';
@@ -71,6 +71,68 @@ function wrapIncomingEmit(original: Emit): Emit {
     if (state === undefined || self.listenerCount(event) === 0) return original.apply(this, args);
     return context.with(state.ctx, () => original.apply(self, args));
   };
+}
+
+/** The keys `trace.setSpan` and core's `setRPCMetadata` use (`createContextKey` is `Symbol.for`). */
+const SPAN_KEY = createContextKey('OpenTelemetry Context Key SPAN');
+const RPC_METADATA_KEY = createContextKey('OpenTelemetry SDK Context Key RPC_METADATA');
+
+/**
+ * A request's context: the extracted parent plus the SERVER span and its RPC metadata, as one
+ * object with prototype methods. `setRPCMetadata(trace.setSpan(parent, span), rpc)` builds two
+ * api `BaseContext`s per request, each with a copied Map and three closures, most of them garbage
+ * by the response. Deriving a context from this one (`setValue`/`deleteValue`: an outgoing call's
+ * span, a layer span) builds those two once and derives from them, so derived contexts are plain
+ * api contexts as before (with the defaults, the batch span processor's flush does that once per
+ * 512 spans). Used only if `usesApiKeys()` confirms the api reads these keys.
+ *
+ * Measured against the previous build in the same alternating rounds (cpu-per-request.mjs, 5 ×
+ * 20,000 requests, 2026-11-27 18:57, load average 5.9-7.9): traces at 10 % 29.6 → 28.3 KB and
+ * 210 → 204 µs per request (plain 25.7 KB, 163 µs); defaults 31.2 → 30.8 KB, CPU within the
+ * noise (205 → 213 µs there, 235 → 221 µs in a second 6-round run). V8's sampling heap profiler
+ * (collected objects included, 20,000 requests): 10 % 29.7 → 28.1 KB, defaults 31.2 → 30.1 KB.
+ */
+class RequestContext implements Context {
+  private full: Context | undefined = undefined;
+
+  constructor(
+    private readonly parent: Context,
+    private readonly span: Span,
+    private readonly rpc: RPCMetadata,
+  ) {}
+
+  getValue(key: symbol): unknown {
+    if (key === SPAN_KEY) return this.span;
+    if (key === RPC_METADATA_KEY) return this.rpc;
+    return this.parent.getValue(key);
+  }
+
+  setValue(key: symbol, value: unknown): Context {
+    return this.materialize().setValue(key, value);
+  }
+
+  deleteValue(key: symbol): Context {
+    return this.materialize().deleteValue(key);
+  }
+
+  private materialize(): Context {
+    this.full ??= setRPCMetadata(trace.setSpan(this.parent, this.span), this.rpc);
+    return this.full;
+  }
+}
+
+/** Whether the api and core read a span and RPC metadata under the keys RequestContext answers. */
+function usesApiKeys(): boolean {
+  const span = trace.wrapSpanContext({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 0 });
+  const rpc: RPCMetadata = { type: RPCType.HTTP, span };
+  const probe = new RequestContext(ROOT_CONTEXT, span, rpc);
+  const viaApi = setRPCMetadata(trace.setSpan(ROOT_CONTEXT, span), rpc);
+  return (
+    trace.getSpan(probe) === span &&
+    getRPCMetadata(probe) === rpc &&
+    viaApi.getValue(SPAN_KEY) === span &&
+    viaApi.getValue(RPC_METADATA_KEY) === rpc
+  );
 }
 
 /**
@@ -117,6 +179,7 @@ export interface ServerRequestHooks {
 /** Wraps `emit` of http.Server and https.Server; returns a function that restores them. */
 export function instrumentServerRequests({ tracer, histogram }: ServerRequestHooks): () => void {
   const attributesCache = new DurationAttributes();
+  const ownContext = usesApiKeys();
 
   function onClose(this: ServerResponse): void {
     const req = this.req as IncomingMessage & Tracked;
@@ -154,7 +217,7 @@ export function instrumentServerRequests({ tracer, histogram }: ServerRequestHoo
       const parent = propagation.extract(ROOT_CONTEXT, req.headers);
       const span = tracer.startSpan(normalizeMethod(req.method), { kind: SpanKind.SERVER }, parent);
       const rpc: RPCMetadata = { type: RPCType.HTTP, span };
-      const ctx = setRPCMetadata(trace.setSpan(parent, span), rpc);
+      const ctx = ownContext ? new RequestContext(parent, span, rpc) : setRPCMetadata(trace.setSpan(parent, span), rpc);
       // Route fields declared up front so every state object has one shape.
       const state: RequestState = { start, ctx, span, rpc, caller: callerOf(parent), [kRoute]: undefined, [kPrefix]: undefined };
       // Only the request's events are wrapped (wrapIncomingEmit): the response's 'finish'/'close'
