@@ -221,7 +221,7 @@ async function overload(signal, encoding, exportsPerSecond) {
     return {
       ...result, offeredPerSecond: rate, answered: Object.values(load.statuses).reduce((a, b) => a + b, 0),
       refused, refusedWithRetryAfter: load.retryAfter,
-      recovery: { sent: recovery.sent, statuses: recovery.statuses, p99: recovery.p99 },
+      recovery: { sent: recovery.sent, skipped: recovery.skipped, errors: recovery.errors, statuses: recovery.statuses, p99: recovery.p99 },
     };
   } finally {
     await receiver.stop();
@@ -350,7 +350,8 @@ if (over) {
   console.log('');
   console.log(`overload (once, after round 1): offered ${fmt(over.offeredPerSecond)} exports/s (${OVERLOAD_X}× measured) for ${OVERLOAD_S} s: ${fmt(over.refused)} of ${fmt(over.answered)} answers were 429/503, ` +
     `${fmt(over.refusedWithRetryAfter)} of them with Retry-After; committed ${fmt(over.perSecond)} spans/s, p99 ack ${fmt(over.p99, 1)} ms; peak RSS ${fmt(over.peakRssMb)} MB; ` +
-    `recovery at 0.5×: ${Object.entries(over.recovery.statuses).map(([s, n]) => `${s}×${n}`).join(' ')}, p99 ${fmt(over.recovery.p99, 1)} ms`);
+    `recovery at 0.5×: ${fmt(over.recovery.sent)} sent (${fmt(over.recovery.skipped)} not sent: every connection busy; ${fmt(over.recovery.errors)} network errors), ` +
+    `${Object.entries(over.recovery.statuses).map(([s, n]) => `${s}×${n}`).join(' ')}, p99 ${fmt(over.recovery.p99, 1)} ms`);
 }
 const copy = medians.find((r) => r.scenario === 'raw COPY');
 if (copy) console.log(`raw COPY (median): ${fmt(copy.rowsPerSecond)} rows/s (spans rows and service_metrics rows, both tables at once, same indexes and constraints)`);
