@@ -149,6 +149,10 @@ describe.skipIf(!hasChromium)(hasChromium ? 'dashboard in Chromium' : `dashboard
     // Generous bound: this is a correctness check on a loaded machine; bench/live-latency measures speed.
     await page.waitForFunction((name) => [...document.querySelectorAll<HTMLElement>('#service-cards .card')].some((c) => c.dataset.service === name),
       HOSTILE_NAME, { timeout: 30_000 });
+    // The card may be drawn a moment before the live-update counter moves (CI under load saw the
+    // counter read unchanged right after the card appeared): wait for it too, with the same bound.
+    await page.waitForFunction((before) => Number(document.body.dataset.liveUpdates ?? '0') > before, updatesBefore, { timeout: 30_000 })
+      .catch(() => { /* the assertion below reports it */ });
     const state = await page.evaluate((name) => {
       const card = [...document.querySelectorAll<HTMLElement>('#service-cards .card')].find((c) => c.dataset.service === name)!;
       return {
