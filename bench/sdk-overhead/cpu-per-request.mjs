@@ -27,6 +27,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { SAMPLED_10_PERCENT, sdkVariants } from './variants.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
@@ -45,17 +46,8 @@ if (profile) mkdirSync(profDir, { recursive: true });
 
 const registerA = path.join(repoRoot, 'sdk', 'dist', 'register.js');
 const registerB = process.env.CPU_PRELOAD_B && path.resolve(process.env.CPU_PRELOAD_B);
-const sampled = { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' };
 const allVariants = [
-  { id: 'plain', preload: undefined, env: {} },
-  { id: 'lattice', preload: registerA, env: {} },
-  { id: 'lattice-sampled', preload: registerA, env: sampled },
-  ...(registerB
-    ? [
-        { id: 'lattice-b', preload: registerB, env: {} },
-        { id: 'lattice-b-sampled', preload: registerB, env: sampled },
-      ]
-    : []),
+  ...sdkVariants(registerA, registerB),
   // CPU_EXTRA='id=/path/preload.js,id2=/other.js': experiment preloads (an id ending in -sampled
   // runs with traces at 10 %), e.g. one that only wraps every request in AsyncLocalStorage.run.
   ...(process.env.CPU_EXTRA ?? '')
@@ -63,7 +55,7 @@ const allVariants = [
     .filter(Boolean)
     .map((spec) => {
       const [id, preload] = spec.split('=');
-      return { id, preload: path.resolve(preload), env: id.endsWith('-sampled') ? sampled : {} };
+      return { id, preload: path.resolve(preload), env: id.endsWith('-sampled') ? SAMPLED_10_PERCENT : {} };
     }),
 ];
 const wanted = (process.env.CPU_VARIANTS ?? '').split(',').filter(Boolean);

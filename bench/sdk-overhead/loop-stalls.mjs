@@ -38,6 +38,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { fixedRateLoad } from './fixed-rate-load.mjs';
+import { SAMPLED_10_PERCENT, sdkVariants } from './variants.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
@@ -59,7 +60,6 @@ let rate = int('STALL_RATE', 0) || null;
 
 const registerA = path.join(repoRoot, 'sdk', 'dist', 'register.js');
 const registerB = process.env.STALL_PRELOAD_B && path.resolve(process.env.STALL_PRELOAD_B);
-const sampledEnv = { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' };
 let extra = [];
 try {
   extra = JSON.parse(process.env.STALL_EXTRA || '[]');
@@ -67,19 +67,11 @@ try {
   console.warn(`STALL_EXTRA should be a JSON array, instead got '${process.env.STALL_EXTRA}' (${error.message}); ignoring it`);
 }
 const allVariants = [
-  { id: 'plain', preload: undefined, env: {} },
-  { id: 'lattice', preload: registerA, env: {} },
-  { id: 'lattice-sampled', preload: registerA, env: sampledEnv },
-  ...(registerB
-    ? [
-        { id: 'lattice-b', preload: registerB, env: {} },
-        { id: 'lattice-b-sampled', preload: registerB, env: sampledEnv },
-      ]
-    : []),
+  ...sdkVariants(registerA, registerB),
   ...extra.map((e) => ({
     id: e.id,
     preload: e.preload ? path.resolve(e.preload) : registerA,
-    env: { ...(e.sampled ? sampledEnv : {}), ...(e.env ?? {}) },
+    env: { ...(e.sampled ? SAMPLED_10_PERCENT : {}), ...(e.env ?? {}) },
   })),
 ];
 const wanted = (process.env.STALL_VARIANTS ?? '').split(',').filter(Boolean);
