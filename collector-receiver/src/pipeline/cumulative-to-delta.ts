@@ -143,9 +143,9 @@ export function compareNanos(a: string, b: string): number {
 /**
  * A flush's delta points in rounds for the store's dedupe (applyDeltaKeys takes one point per
  * stream per statement): round k holds the k-th point, in time order, of every stream with at
- * least k points, sorted by stream key (applyDeltaKeys locks in stream id order). Streams of round k > 1 are a subset of those
- * of round 1, so later rounds lock no new rows. Usually one round: an instance exports once per
- * interval. Cumulative points are left out.
+ * least k points, streams in the order they first appear (applyDeltaKeys sorts a round into its
+ * lock order itself). Streams of round k > 1 are a subset of those of round 1, so later rounds lock
+ * no new rows. Usually one round: an instance exports once per interval. Cumulative points are left out.
  */
 export function toDeltaRounds(points: readonly DurationPoint[]): DurationPoint[][] {
   const byStream = new Map<string, DurationPoint[]>();
@@ -155,10 +155,8 @@ export function toDeltaRounds(points: readonly DurationPoint[]): DurationPoint[]
     if (list === undefined) byStream.set(point.streamKey, [point]);
     else list.push(point);
   }
-  const streams = [...byStream.keys()].sort();
   const rounds: DurationPoint[][] = [];
-  for (const key of streams) {
-    const list = byStream.get(key)!;
+  for (const list of byStream.values()) {
     if (list.length > 1) list.sort((a, b) => compareNanos(a.timeUnixNano, b.timeUnixNano));
     for (let k = 0; k < list.length; k++) (rounds[k] ??= []).push(list[k]!);
   }

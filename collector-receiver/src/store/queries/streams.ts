@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Queryable } from '../db.js';
+import { toBareArrayLiteral } from './array-literal.js';
 import { RECENT_DELTA_KEYS, type StreamState } from '../../pipeline/cumulative-to-delta.js';
 
 /**
@@ -48,19 +49,38 @@ export interface DeltaKey {
   timeUnixNano: string;
 }
 
-/** First 8 bytes of md5(text) as a signed 64-bit decimal: the ids of migration 011 (same SQL). */
-function md5Int64(text: string): string {
-  return createHash('md5').update(text).digest().readBigInt64BE(0).toString();
+/**
+ * First 8 bytes of md5(text) as 16 hex digits: the big-endian two's complement of the signed
+ * bigint ids and hashes of migration 011 (SQL: ('x' || substr(md5(text), 1, 16))::bit(64)::bigint).
+ * One-shot crypto.hash to hex and no BigInt on the write path: 0.43 us per call against 1.8-2.4 us
+ * for createHash().digest().readBigInt64BE().toString() (20,000 keys x 10, Node 20, two orders).
+ */
+function md5Hex64(text: string): string {
+  return hash('md5', text).slice(0, 16);
 }
 
-/** delta_streams.stream_id of a stream key (migration 011). */
+/** The signed 64-bit decimal of 16 hex digits (two's complement), as SQL's ::bit(64)::bigint reads it. */
+function hex64ToDecimal(hex: string): string {
+  return BigInt.asIntN(64, BigInt(`0x${hex}`)).toString();
+}
+
+/**
+ * Sorts 16-hex-digit ids as the signed bigints they encode: flipping the sign bit (the first hex
+ * digit xor 8) turns signed order into the plain string order of equal-length hex.
+ */
+const SIGN_FLIPPED = new Map([...'0123456789abcdef'].map((d, i) => [d, '0123456789abcdef'[i ^ 8]!]));
+function signedOrderKey(hex: string): string {
+  return SIGN_FLIPPED.get(hex[0]!)! + hex.slice(1);
+}
+
+/** delta_streams.stream_id of a stream key (migration 011), as a decimal. */
 export function deltaStreamId(streamKey: string): string {
-  return md5Int64(streamKey);
+  return hex64ToDecimal(md5Hex64(streamKey));
 }
 
-/** The hash of a delta point's "start:time" kept in delta_streams.recent (migration 011). */
+/** The hash of a delta point's "start:time" kept in delta_streams.recent (migration 011), as a decimal. */
 export function deltaPointHash(key: DeltaKey): string {
-  return md5Int64(`${key.startTimeUnixNano}:${key.timeUnixNano}`);
+  return hex64ToDecimal(md5Hex64(`${key.startTimeUnixNano}:${key.timeUnixNano}`));
 }
 
 /**
@@ -70,31 +90,33 @@ export function deltaPointHash(key: DeltaKey): string {
  * (one point per stream per call). The upsert locks every
  * row it meets, applied or not, until commit, so two flushes or replicas holding one point
  * serialize and only the first applies it. Returns the stream keys whose key was applied.
+ * Ids and hashes travel as hex and become bigints in SQL (see md5Hex64).
  */
 export async function applyDeltaKeys(tx: Queryable, keys: readonly DeltaKey[]): Promise<Set<string>> {
   if (keys.length === 0) return new Set();
   // Rows are locked in stream_id order (deadlock-free between flushes); two stream keys whose ids
   // collide cannot share a statement (ON CONFLICT may not touch a row twice): the later waits.
-  const rows: { id: bigint; key: DeltaKey }[] = [];
+  const rows: { order: string; id: string; key: DeltaKey }[] = [];
   const later: DeltaKey[] = [];
   const byId = new Map<string, string>();
   for (const key of keys) {
-    const id = deltaStreamId(key.streamKey);
+    const id = md5Hex64(key.streamKey);
     if (byId.has(id)) { later.push(key); continue; }
     byId.set(id, key.streamKey);
-    rows.push({ id: BigInt(id), key });
+    rows.push({ order: signedOrderKey(id), id, key });
   }
-  rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  rows.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
   const result = await tx.query<{ stream_id: string }>(
     `INSERT INTO delta_streams AS m (stream_id, last_time, recent)
-     SELECT k, t, ARRAY[h] FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(k, t, h)
+     SELECT ('x' || k)::bit(64)::bigint, t, ARRAY[('x' || h)::bit(64)::bigint]
+     FROM unnest($1::text[], $2::bigint[], $3::text[]) AS u(k, t, h)
      ON CONFLICT (stream_id) DO UPDATE SET
        last_time = greatest(m.last_time, EXCLUDED.last_time),
        recent = (m.recent || EXCLUDED.recent)[greatest(1, cardinality(m.recent) + 2 - $4::int):]
      WHERE NOT (EXCLUDED.recent[1] = ANY (m.recent))
-     RETURNING m.stream_id::text AS stream_id`,
-    [`{${rows.map((r) => r.id).join(',')}}`, `{${rows.map((r) => r.key.timeUnixNano).join(',')}}`,
-      `{${rows.map((r) => deltaPointHash(r.key)).join(',')}}`, RECENT_DELTA_KEYS]);
+     RETURNING lpad(to_hex(m.stream_id), 16, '0') AS stream_id`,
+    [toBareArrayLiteral(rows, (r) => r.id), toBareArrayLiteral(rows, (r) => r.key.timeUnixNano),
+      toBareArrayLiteral(rows, (r) => md5Hex64(`${r.key.startTimeUnixNano}:${r.key.timeUnixNano}`)), RECENT_DELTA_KEYS]);
   const applied = new Set<string>();
   for (const row of result.rows) applied.add(byId.get(row.stream_id)!);
   for (const key of await applyDeltaKeys(tx, later)) applied.add(key);
