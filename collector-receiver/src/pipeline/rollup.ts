@@ -94,6 +94,8 @@ export function toRollupRows(deltas: readonly DurationPoint[], serviceIds: Reado
       const key = rollupKey(row);
       const existing = rows.get(key);
       if (existing === undefined) { rows.set(key, row); break; }
+      // Explicit rows of one key share their bounds: add in place (rows here are this call's own).
+      if (!row.layout.startsWith('exponential:')) { addExplicitInPlace(existing, row); break; }
       const merged = mergeRows(existing, row);
       if (merged.layout === row.layout) { rows.set(key, merged); break; }
       rows.delete(key);
@@ -187,6 +189,19 @@ function mergeRows(a: RollupRow, b: RollupRow): RollupRow {
     offset,
     counts,
   };
+}
+
+/**
+ * mergeRows for two explicit rows of one key, into `into` (owned by the caller): no new row and
+ * counts array per merged point, which the metrics write path did for every point of a flush.
+ */
+function addExplicitInPlace(into: RollupRow, row: RollupRow): void {
+  for (let i = 0; i < into.counts.length; i++) into.counts[i]! += row.counts[i] ?? 0;
+  into.count += row.count;
+  into.sum = into.sum === null || row.sum === null ? null : into.sum + row.sum;
+  into.min = minOf(into.min, row.min, Math.min);
+  into.max = minOf(into.max, row.max, Math.max);
+  into.zeroCount += row.zeroCount;
 }
 
 /** Like SQL LEAST/GREATEST: nulls are ignored. */

@@ -1,10 +1,11 @@
 import type { Queryable } from '../db.js';
+import { toBareArrayLiteral, toQuotedArrayLiteral } from './array-literal.js';
 import { fitToStoredRows, type RollupRow, type StoredBucketRange } from '../../pipeline/rollup.js';
 
 /**
- * Adds rollup rows into service_metrics_1m in one statement. Bucket arrays travel as array
- * literals in a text[] ('{1,0,3}') and are cast per row: PostgreSQL cannot unnest a
- * two-dimensional array of ragged rows. An existing row is merged: counts added with offsets
+ * Adds rollup rows into service_metrics_1m in one statement. Columns travel as array literals built
+ * in one pass (array-literal.ts); bucket arrays as literals inside a text[] ('{1,0,3}'), cast per
+ * row: PostgreSQL cannot unnest a two-dimensional array of ragged rows. An existing row is merged: counts added with offsets
  * aligned by lattice_add_counts (migration 001), min/max by LEAST/GREATEST, sum stays NULL once
  * unknown. Rows must be unique by key (toRollupRows guarantees it) and sorted (lock order).
  * Exponential rows are first fitted to what is stored (one SELECT of the stored bucket ranges of
@@ -33,21 +34,21 @@ export async function upsertRollups(tx: Queryable, input: readonly RollupRow[]):
                             ELSE LEAST(r.bucket_offset, EXCLUDED.bucket_offset) END,
        counts = lattice_add_counts(r.bucket_offset, r.counts, EXCLUDED.bucket_offset, EXCLUDED.counts)`,
     [
-      rows.map((r) => r.serviceId),
-      rows.map((r) => r.minuteMs),
-      rows.map((r) => r.method),
-      rows.map((r) => r.route),
-      rows.map((r) => r.statusCode),
-      rows.map((r) => r.caller),
-      rows.map((r) => r.unitToMs),
-      rows.map((r) => r.layout),
-      rows.map((r) => r.count),
-      rows.map((r) => r.sum),
-      rows.map((r) => r.min),
-      rows.map((r) => r.max),
-      rows.map((r) => r.zeroCount),
-      rows.map((r) => r.offset),
-      rows.map((r) => `{${r.counts.join(',')}}`),
+      toBareArrayLiteral(rows, (r) => r.serviceId),
+      toBareArrayLiteral(rows, (r) => r.minuteMs),
+      toQuotedArrayLiteral(rows, (r) => r.method),
+      toQuotedArrayLiteral(rows, (r) => r.route),
+      toBareArrayLiteral(rows, (r) => r.statusCode),
+      toQuotedArrayLiteral(rows, (r) => r.caller),
+      toBareArrayLiteral(rows, (r) => r.unitToMs),
+      toQuotedArrayLiteral(rows, (r) => r.layout),
+      toBareArrayLiteral(rows, (r) => r.count),
+      toBareArrayLiteral(rows, (r) => r.sum),
+      toBareArrayLiteral(rows, (r) => r.min),
+      toBareArrayLiteral(rows, (r) => r.max),
+      toBareArrayLiteral(rows, (r) => r.zeroCount),
+      toBareArrayLiteral(rows, (r) => r.offset),
+      toQuotedArrayLiteral(rows, (r) => `{${r.counts.join(',')}}`),
     ]);
 }
 
