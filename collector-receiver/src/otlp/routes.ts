@@ -209,7 +209,9 @@ export function registerOtlpRoutes(app: FastifyInstance, options: OtlpRoutesOpti
         assignProject(batch, tenant.projectId);
         if (kept > 0 || batch.spans.length > 0) {
           try {
-            await writer.write(batch, body.length);
+            // The body is not counted again in the queue's bytes: it stays reserved in
+            // LATTICE_MAX_INFLIGHT_BYTES until the answer is sent, which covers the whole wait.
+            await writer.write(batch);
           } catch (error) {
             signal.count(counters, 'refused', kept);
             const retryable = toRetryableError(error);

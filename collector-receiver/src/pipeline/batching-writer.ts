@@ -5,9 +5,9 @@
  * - Light load: a write starts a flush at once (after the current microtask, so writes made in
  *   the same tick share it): no artificial delay.
  * - Heavy load: batches grow by themselves while the previous flush commits.
- * - Memory is bounded twice: rows (maxQueuedRows) and estimated bytes (maxQueuedBytes: the
- *   caller's size — the decoded body length — plus ROW_HEAP_BYTES per row) of everything queued or
- *   being flushed. Past either: reject at once with LAT_ERR_PIPELINE_SATURATED (429, retry 1 s);
+ * - Memory is bounded twice: rows (maxQueuedRows) and estimated bytes (maxQueuedBytes:
+ *   ROW_HEAP_BYTES per row plus any size the caller passes; the OTLP routes pass none, their bodies
+ *   are bounded by LATTICE_MAX_INFLIGHT_BYTES) of everything queued or being flushed. Past either: reject at once with LAT_ERR_PIPELINE_SATURATED (429, retry 1 s);
  *   a batch bigger than the limit on its own is accepted when the queue is empty.
  * - Database unreachable (LAT_ERR_STORE_UNAVAILABLE from a flush): the outage buffer. The flush
  *   rolled back, so its writes go back into the queue, in their original order, and wait; no flush
@@ -109,7 +109,7 @@ interface Outage {
 }
 
 /**
- * Heap bytes per queued row on top of the body size: a translated span or request row (strings,
+ * Heap bytes per queued row: a translated span or request row (strings,
  * numbers, attributes) held until commit. bench/faults/row-heap.mjs: 628 B per row (a 512-span
  * protobuf export = 640 rows, 79 kB body, held translated: 402 kB of heap).
  */

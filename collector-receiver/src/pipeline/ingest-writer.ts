@@ -9,7 +9,11 @@ import type { IngestBatch } from '../translate/rows.js';
  * LAT_ERR_PIPELINE_HOLD_EXPIRED (503, waited the hold limit without being written).
  */
 export interface IngestWriter {
-  /** `sizeBytes`: what the batch costs in memory beyond its rows (the decoded body length). */
+  /**
+   * `sizeBytes`: what the batch holds in memory beyond its rows that no other limit counts. The
+   * OTLP routes pass none: the request body is already counted in LATTICE_MAX_INFLIGHT_BYTES until
+   * its answer is sent (counting it here too refused a 32-connection JSON load with 429s).
+   */
   write(batch: IngestBatch, sizeBytes?: number): Promise<void>;
   /**
    * The error any write would get right now because the queue is at its limit (429, or 503 while
