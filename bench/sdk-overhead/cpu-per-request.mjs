@@ -7,7 +7,11 @@
 //        CPU_VARIANTS=plain,lattice,lattice-sampled CPU_ROUNDS=5 CPU_REQUESTS=20000 node …
 //        CPU_PRELOAD_B=/path/to/other/register.js   adds lattice-b / lattice-b-sampled rows: a
 //                                                   second SDK build (e.g. a copy of the old dist)
-//                                                   measured in the same alternating rounds
+//                                                   measured in the same alternating rounds; a
+//                                                   copy outside the repository resolves no
+//                                                   packages: give it a node_modules link, e.g.
+//                                                   cp -r sdk/dist /tmp/b/dist &&
+//                                                   ln -s "$PWD/node_modules" /tmp/b/node_modules
 //        CPU_EXTRA=als=/tmp/als-only.js               adds rows for experiment preloads (see below)
 //        CPU_PROF=1                                  also writes a .cpuprofile per app run into
 //                                                   bench/results/cpu-prof/
