@@ -178,17 +178,9 @@ function mergeRows(a: RollupRow, b: RollupRow): RollupRow {
   } else {
     counts = a.counts.map((c, i) => c + (b.counts[i] ?? 0));
   }
-  return {
-    ...a,
-    layout,
-    count: a.count + b.count,
-    sum: a.sum === null || b.sum === null ? null : a.sum + b.sum,
-    min: minOf(a.min, b.min, Math.min),
-    max: minOf(a.max, b.max, Math.max),
-    zeroCount: a.zeroCount + b.zeroCount,
-    offset,
-    counts,
-  };
+  const out = { ...a, layout, offset, counts };
+  addTotals(out, b);
+  return out;
 }
 
 /**
@@ -197,6 +189,11 @@ function mergeRows(a: RollupRow, b: RollupRow): RollupRow {
  */
 function addExplicitInPlace(into: RollupRow, row: RollupRow): void {
   for (let i = 0; i < into.counts.length; i++) into.counts[i]! += row.counts[i] ?? 0;
+  addTotals(into, row);
+}
+
+/** Adds `row`'s count, sum, min/max and zero count into `into` (what every merge does besides the buckets). */
+function addTotals(into: RollupRow, row: RollupRow): void {
   into.count += row.count;
   into.sum = into.sum === null || row.sum === null ? null : into.sum + row.sum;
   into.min = minOf(into.min, row.min, Math.min);

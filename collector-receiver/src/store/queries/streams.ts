@@ -78,9 +78,14 @@ export function deltaStreamId(streamKey: string): string {
   return hex64ToDecimal(md5Hex64(streamKey));
 }
 
-/** The hash of a delta point's "start:time" kept in delta_streams.recent (migration 011), as a decimal. */
+/** The hash of a delta point's "start:time" kept in delta_streams.recent (migration 011), as hex. */
+function deltaPointHex(key: DeltaKey): string {
+  return md5Hex64(`${key.startTimeUnixNano}:${key.timeUnixNano}`);
+}
+
+/** deltaPointHex as a decimal, as delta_streams.recent holds it. */
 export function deltaPointHash(key: DeltaKey): string {
-  return hex64ToDecimal(md5Hex64(`${key.startTimeUnixNano}:${key.timeUnixNano}`));
+  return hex64ToDecimal(deltaPointHex(key));
 }
 
 /**
@@ -116,7 +121,7 @@ export async function applyDeltaKeys(tx: Queryable, keys: readonly DeltaKey[]): 
      WHERE NOT (EXCLUDED.recent[1] = ANY (m.recent))
      RETURNING lpad(to_hex(m.stream_id), 16, '0') AS stream_id`,
     [toBareArrayLiteral(rows, (r) => r.id), toBareArrayLiteral(rows, (r) => r.key.timeUnixNano),
-      toBareArrayLiteral(rows, (r) => md5Hex64(`${r.key.startTimeUnixNano}:${r.key.timeUnixNano}`)), RECENT_DELTA_KEYS]);
+      toBareArrayLiteral(rows, (r) => deltaPointHex(r.key)), RECENT_DELTA_KEYS]);
   const applied = new Set<string>();
   for (const row of result.rows) applied.add(byId.get(row.stream_id)!);
   for (const key of await applyDeltaKeys(tx, later)) applied.add(key);
