@@ -6,8 +6,8 @@
  *   the same tick share it): no artificial delay.
  * - Heavy load: batches grow by themselves while the previous flush commits.
  * - Memory is bounded twice: rows (maxQueuedRows) and estimated bytes (maxQueuedBytes:
- *   ROW_HEAP_BYTES per row plus any size the caller passes; the OTLP routes pass none, their bodies
- *   are bounded by LATTICE_MAX_INFLIGHT_BYTES) of everything queued or being flushed. Past either: reject at once with LAT_ERR_PIPELINE_SATURATED (429, retry 1 s);
+ *   ROW_HEAP_BYTES per row; request bodies are bounded by LATTICE_MAX_INFLIGHT_BYTES) of everything
+ *   queued or being flushed. Past either: reject at once with LAT_ERR_PIPELINE_SATURATED (429, retry 1 s);
  *   a batch bigger than the limit on its own is accepted when the queue is empty.
  * - Database unreachable (LAT_ERR_STORE_UNAVAILABLE from a flush): the outage buffer. The flush
  *   rolled back, so its writes go back into the queue, in their original order, and wait; no flush
@@ -353,11 +353,11 @@ export function createBatchingWriter(db: Db, options: BatchingWriterOptions):
   }
 
   return {
-    write(batch: IngestBatch, sizeBytes = 0): Promise<void> {
+    write(batch: IngestBatch): Promise<void> {
       const rows = batch.requests.length + batch.durationPoints.length + (batch.spans?.length ?? 0);
       if (rows === 0) return Promise.resolve();
       if (closed) return Promise.reject(errors.LAT_ERR_PIPELINE_CLOSED('closed'));
-      const bytes = sizeBytes + rows * ROW_HEAP_BYTES;
+      const bytes = rows * ROW_HEAP_BYTES;
       // A single batch larger than the whole limit is still taken when nothing else waits,
       // otherwise its sender would retry forever (the body-size limit bounds it anyway).
       if (pendingRows > 0 && (pendingRows + rows > options.maxQueuedRows || pendingBytes + bytes > maxQueuedBytes)) {

@@ -10,11 +10,11 @@ import type { IngestBatch } from '../translate/rows.js';
  */
 export interface IngestWriter {
   /**
-   * `sizeBytes`: what the batch holds in memory beyond its rows that no other limit counts. The
-   * OTLP routes pass none: the request body is already counted in LATTICE_MAX_INFLIGHT_BYTES until
-   * its answer is sent (counting it here too refused a 32-connection JSON load with 429s).
+   * Queued bytes are estimated from the rows alone (batching-writer.ts: ROW_HEAP_BYTES each); the body is
+   * already counted in LATTICE_MAX_INFLIGHT_BYTES until its answer is sent (counting it here too
+   * refused a 32-connection JSON load with 429s).
    */
-  write(batch: IngestBatch, sizeBytes?: number): Promise<void>;
+  write(batch: IngestBatch): Promise<void>;
   /**
    * The error any write would get right now because the queue is at its limit (429, or 503 while
    * the database is down), else undefined: lets the routes refuse before reading a body.

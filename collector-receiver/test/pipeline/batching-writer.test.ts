@@ -316,8 +316,10 @@ describe.each(testBackends())('createBatchingWriter on %s', (backend) => {
 
   it('refuses a write beyond maxQueuedBytes with LAT_ERR_PIPELINE_SATURATED (429)', async () => {
     const writer = createBatchingWriter(t.db, { batchRows: 10, maxQueuedRows: 1000, maxQueuedBytes: 10_000 });
-    const first = writer.write({ requests: [requestRow()], durationPoints: [] }, 6000);
-    const second = writer.write({ requests: [requestRow()], durationPoints: [] }, 6000);
+    // 10 rows = 6,000 estimated bytes (ROW_HEAP_BYTES each): the second write would make 12,000.
+    const tenRows = () => ({ requests: Array.from({ length: 10 }, () => requestRow()), durationPoints: [] });
+    const first = writer.write(tenRows());
+    const second = writer.write(tenRows());
     await expect(second).rejects.toMatchObject({ code: 'LAT_ERR_PIPELINE_SATURATED', statusCode: 429, retryAfterSeconds: 1 });
     await expect(second).rejects.toThrow(/LATTICE_MAX_QUEUED_BYTES/);
     await first;
